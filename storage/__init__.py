@@ -1,0 +1,42 @@
+"""Persistence for the service: the tables, the engine, and `Store`, the only place that speaks SQL.
+
+Usage::
+
+    store = Store("sqlite:///data/xianyu.db")     # or postgresql://user:pass@host/db
+    if store.mark_seen(account_id, message_id, ttl_ms=DAY_MS, now_ms=now):
+        ...
+    store.close()
+"""
+
+from storage.engine import DEFAULT_DB_URL, open_engine
+from storage.errors import DatabaseUnavailable, StorageError
+from storage.models import (
+    AccountState,
+    ChatLine,
+    ChatPause,
+    InboundMessage,
+    ItemCache,
+    Reply,
+    ReplyOnce,
+    ReplyStatus,
+    SeenMessage,
+)
+from storage.store import ECHO_WINDOW_MS, Store
+
+__all__ = [
+    "DEFAULT_DB_URL",
+    "ECHO_WINDOW_MS",
+    "AccountState",
+    "ChatLine",
+    "ChatPause",
+    "DatabaseUnavailable",
+    "InboundMessage",
+    "ItemCache",
+    "Reply",
+    "ReplyOnce",
+    "ReplyStatus",
+    "SeenMessage",
+    "StorageError",
+    "Store",
+    "open_engine",
+]
