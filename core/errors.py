@@ -1,0 +1,41 @@
+"""Exceptions the core package raises on purpose, in one place so callers can see the whole tree.
+
+    Exception
+     └── CoreError          base class: catch this to handle any deliberate core failure
+          └── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
+
+The protocol's own failures (token expiry, risk control, ...) live in core/goofish next to the code that
+detects them; add service-level exceptions here, under CoreError.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class CoreError(Exception):
+    """Base class of the exceptions core raises deliberately."""
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config file, located the way editors and compilers do (1-based line)."""
+
+    file: str
+    line: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.key_path}: {self.message}"
+
+
+class ConfigError(CoreError):
+    """The config cannot be used. Carries every issue found in one pass, in file order.
+
+    ``str(err)`` is one ``FILE:LINE: key.path: message`` line per issue, which is what
+    ``python xianyu.py check`` prints. Messages never contain cookie, proxy or database secrets.
+    """
+
+    def __init__(self, errors: Iterable[ConfigIssue]) -> None:
+        self.errors: list[ConfigIssue] = sorted(errors, key=lambda issue: issue.line)
+        super().__init__("\n".join(str(issue) for issue in self.errors))
