@@ -1,0 +1,37 @@
+"""Every exception `storage` raises on purpose.
+
+The tree::
+
+    StorageError                  a query failed, or the database URL is not one we support
+    └── DatabaseUnavailable(url)  cannot connect, the file cannot be opened, or the database stayed locked
+
+Messages name the database with its password masked and never carry row values: the engine is created with
+`hide_parameters=True`, so not even a chained SQLAlchemy error can print a cookie jar or an access token.
+Callers may log `str(exc)` freely.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class StorageError(Exception):
+    """Base of everything raised on purpose by `storage`."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached or used right now; retrying later may help."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = mask_url(url)
+        self.reason = reason
+        super().__init__(f"database unavailable: {self.url}: {reason}")
+
+
+def mask_url(url: str) -> str:
+    """`url` with any password replaced by ***; an unparsable URL is not echoed at all (it may hold one)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"

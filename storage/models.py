@@ -1,0 +1,173 @@
+"""The tables, and the one read-only shape (`ChatLine`) that queries build from them.
+
+Conventions:
+- Times are integers: milliseconds since the UTC epoch (`*_ms`), never naive datetimes. They are BIGINT because
+  epoch milliseconds overflow PostgreSQL's 32-bit INTEGER.
+- Names are the config's account ids and the platform's ids (cid, message_id, item_id) as strings.
+- `AccountState` holds a cookie jar and an access token: its repr masks both, so a logged row leaks nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer
+from sqlmodel import Field, SQLModel
+
+# Autoincrement ids: BIGINT on PostgreSQL (200 messages/s exhaust 2^31 in about four months), but INTEGER on SQLite,
+# where only "INTEGER PRIMARY KEY" is the auto-assigned rowid (and is 64-bit anyway).
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+_SECRET_FIELDS = frozenset({"cookie_jar", "access_token"})
+
+
+class ReplyStatus(StrEnum):
+    """`Reply.status`. StrEnum, so plain strings ("sent") compare equal and store the same."""
+
+    PENDING = "pending"  # decided, about to be sent: the pipeline matches its own echo against these
+    SENT = "sent"
+    FAILED = "failed"
+    MANUAL = "manual"  # typed by the seller by hand, recorded for the chat history
+
+
+class AccountState(SQLModel, table=True):
+    """What one account must remember across restarts."""
+
+    __tablename__ = "account_state"
+
+    account_id: str = Field(primary_key=True)
+    cookie_jar: str = ""  # the full Cookie header, merged with every Set-Cookie the platform sent
+    # A hash of the configured cookie the jar grew from: when the user pastes a new cookie, the stale jar goes.
+    cookie_source: str = ""
+    device_id: str = ""  # "" until the session generates one; then kept, so the platform sees one device
+    access_token: str | None = None
+    token_expires_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    sync_pts: int = Field(default=0, sa_type=BigInteger)  # the IM sync position, in microseconds
+    state: str = "stopped"
+    state_since_ms: int = Field(default=0, sa_type=BigInteger)
+    last_error: str | None = None
+    updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+    def __repr_args__(self) -> Sequence[tuple[str | None, Any]]:
+        # Masked rather than dropped: whether a cookie or token is present is worth seeing in a log.
+        return [
+            (name, "***" if name in _SECRET_FIELDS and value else value)
+            for name, value in super().__repr_args__()
+        ]
+
+
+class InboundMessage(SQLModel, table=True):
+    """One message the platform pushed, and what the pipeline decided about it."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        Index("ix_inbound_chat", "account_id", "cid", "received_at_ms"),  # chat history
+        Index("ix_inbound_account", "account_id", "received_at_ms"),  # per-account recent list and counters
+        Index("ix_inbound_received", "received_at_ms"),  # global recent list, retention cleanup
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    account_id: str
+    cid: str
+    message_id: str  # the platform's id
+    kind: str  # chat | own_echo | order | system | … (decode's kinds)
+    sender_id: str | None = None
+    sender_nick: str | None = None
+    item_id: str | None = None
+    text: str = ""
+    created_at_ms: int = Field(sa_type=BigInteger)  # the platform's clock
+    received_at_ms: int = Field(sa_type=BigInteger)  # ours: all ordering and retention use this one
+    decided_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # free text chosen by the pipeline: replied | debounced | paused | too_old | no_rule | system | …
+    decision: str | None = None
+    rule: str | None = None
+
+
+class Reply(SQLModel, table=True):
+    """One message sent, or about to be sent, on the seller's behalf (or typed by the seller: status manual)."""
+
+    __tablename__ = "reply"
+    __table_args__ = (
+        Index("ix_reply_chat", "account_id", "cid", "decided_at_ms"),  # echo matching, chat history
+        Index("ix_reply_account", "account_id", "decided_at_ms"),  # per-account counters
+        Index("ix_reply_decided", "decided_at_ms"),  # global counters, retention cleanup
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    account_id: str
+    cid: str
+    to_id: str
+    # Not a foreign key: retention deletes inbound rows and replies independently, and a dangling id is harmless.
+    inbound_id: int | None = Field(default=None, sa_type=BigInteger)
+    rule: str
+    text: str
+    decided_at_ms: int = Field(sa_type=BigInteger)
+    sent_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    status: str = ReplyStatus.PENDING
+    error: str | None = None
+    attempts: int = 0
+
+
+class ChatPause(SQLModel, table=True):
+    """No automatic replies in this chat until `until_ms` (the seller took over, or paused it in the dashboard)."""
+
+    __tablename__ = "chat_pause"
+    __table_args__ = (Index("ix_chat_pause_until", "until_ms"),)
+
+    account_id: str = Field(primary_key=True)
+    cid: str = Field(primary_key=True)
+    until_ms: int = Field(sa_type=BigInteger)
+    reason: str = ""
+
+
+class SeenMessage(SQLModel, table=True):
+    """Message ids already handled: the platform delivers at least once, so every push is checked here."""
+
+    __tablename__ = "seen_message"
+    __table_args__ = (Index("ix_seen_expires", "expires_at_ms"),)
+
+    account_id: str = Field(primary_key=True)
+    message_id: str = Field(primary_key=True)
+    seen_at_ms: int = Field(sa_type=BigInteger)
+    expires_at_ms: int = Field(sa_type=BigInteger)
+
+
+class ReplyOnce(SQLModel, table=True):
+    """A `once` reply already given in a chat; the primary key makes the first claimer the only one."""
+
+    __tablename__ = "reply_once"
+
+    account_id: str = Field(primary_key=True)
+    cid: str = Field(primary_key=True)
+    rule: str = Field(primary_key=True)
+    at_ms: int = Field(sa_type=BigInteger)
+
+
+class ItemCache(SQLModel, table=True):
+    """Item details fetched from the platform, for reply templates ({item_title}, {item_price})."""
+
+    __tablename__ = "item_cache"
+
+    item_id: str = Field(primary_key=True)
+    title: str = ""
+    price: str = ""  # yuan, as the platform writes it ("9.90"): a string, so no float rounding
+    desc: str = ""
+    quantity: int | None = None
+    fetched_at_ms: int = Field(sa_type=BigInteger)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """One line of a chat as the dashboard shows it: an inbound message or a reply, in local-clock order."""
+
+    at_ms: int  # InboundMessage.received_at_ms or Reply.decided_at_ms: both our clock, so the order is causal
+    direction: str  # "in" | "out"
+    text: str
+    sender_id: str | None  # inbound only: a reply's sender is the seller
+    sender_nick: str | None
+    rule: str | None
+    status: str | None  # a reply's status; an inbound message's decision
+    row_id: int  # InboundMessage.id or Reply.id, as `direction` says

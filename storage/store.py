@@ -1,0 +1,439 @@
+"""`Store`: every query the service makes, as plain methods.
+
+Each method is one short transaction on a pooled connection, so any thread may call any method at any time; rows
+come back detached (readable after the transaction ended).
+
+Writes are Core statements, prebuilt for the per-message path (`statements.py`), one statement wherever the
+outcome must be atomic: an ORM flush costs several times as much, and the pipeline makes half a dozen writes per
+message at up to 200 messages/s. Reads load models through a Session, which builds them faster than constructing
+them by hand.
+
+Claims with exactly one winner — `mark_seen`, `claim_once` — are one INSERT … ON CONFLICT decided by the primary
+key, hence atomic across threads and processes on SQLite and PostgreSQL alike.
+
+Errors: `DatabaseUnavailable` when the database cannot be reached or stayed locked, `StorageError` for any other
+database failure. Wrong arguments (an unknown field, an unknown reply status) raise TypeError / ValueError.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Executable, case, delete, func, tuple_
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, select
+
+from storage.engine import for_writes, open_engine, reason_of
+from storage.errors import DatabaseUnavailable, StorageError, mask_url
+from storage.models import (
+    AccountState,
+    ChatLine,
+    ChatPause,
+    InboundMessage,
+    ItemCache,
+    Reply,
+    ReplyStatus,
+    SeenMessage,
+)
+from storage.statements import Statements, upsert_into
+
+# How long after its decision a pending or sent reply can still explain an echo. Echoes come within seconds of
+# the send, but sends are retried with delays; a longer window would take more hand-typed repeats for echoes.
+ECHO_WINDOW_MS = 2 * 60_000
+# Cleanup deletes in chunks of this many rows, one transaction each, so SQLite's single write lock is never held
+# long enough to make message handling wait (a day of 200 messages/s is 17 million rows).
+_CLEANUP_CHUNK = 5_000
+_ACCOUNT_FIELDS = frozenset(AccountState.model_fields) - {"account_id"}
+_ATTEMPT_STATUSES = frozenset({ReplyStatus.SENT, ReplyStatus.FAILED})
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store:
+    """The service's database. `Store(url)` opens (and if needed creates) it; `close()` releases it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = open_engine(url)
+        self._writer = for_writes(self._engine)
+        self._dialect = self._engine.dialect.name
+        self._sql = Statements.build(self._dialect)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({mask_url(self.url)!r})"
+
+    # -- transactions -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, bind: Engine) -> Iterator[Connection]:
+        try:
+            with bind.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseUnavailable(self.url, reason_of(exc)) from exc
+        except DBAPIError as exc:
+            raise StorageError(f"{mask_url(self.url)}: {reason_of(exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._transaction(self._engine) as conn, Session(conn, expire_on_commit=False) as session:
+            yield session
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self._transaction(self._writer)
+
+    def _execute(self, stmt: Executable, params: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(stmt, params)
+
+    def _returns_row(self, stmt: Executable, params: Mapping[str, Any]) -> bool:
+        """Run a write with RETURNING: True when it wrote (and so returned) a row."""
+        # RETURNING rather than rowcount: SQLAlchemy does not promise an INSERT's rowcount on every driver
+        # (psycopg reports -1), while a row returned is exactly "this statement wrote it".
+        with self._write() as conn:
+            return conn.execute(stmt, params).first() is not None
+
+    def _insert_returning_id(self, stmt: Executable, params: Mapping[str, Any]) -> int:
+        with self._write() as conn:
+            return conn.execute(stmt, params).scalar_one()
+
+    # -- accounts ----------------------------------------------------------------------------------------------
+
+    def get_account_state(self, account_id: str) -> AccountState | None:
+        with self._read() as session:
+            return session.get(AccountState, account_id)
+
+    def list_account_states(self) -> list[AccountState]:
+        with self._read() as session:
+            return list(session.exec(select(AccountState).order_by(AccountState.account_id)))
+
+    def upsert_account_state(self, account_id: str, **fields: Any) -> AccountState:
+        """Set the given fields, creating the row (other fields at their defaults) when missing; return the row.
+
+        `updated_at_ms` defaults to now. `state_since_ms` defaults to now too, but only when `state` changes:
+        writing the current state again keeps the moment it was entered.
+        """
+        unknown = fields.keys() - _ACCOUNT_FIELDS
+        if unknown:
+            raise TypeError(f"unknown AccountState fields: {', '.join(sorted(unknown))}")
+        fields.setdefault("updated_at_ms", _now_ms())
+        new_row = AccountState(account_id=account_id, **{"state_since_ms": fields["updated_at_ms"], **fields})
+        stmt = upsert_into(self._dialect, AccountState).values(new_row.model_dump())
+        table = stmt.table
+        changes: dict[str, Any] = {name: stmt.excluded[name] for name in fields}
+        if "state" in fields and "state_since_ms" not in fields:
+            changes["state_since_ms"] = case(
+                (table.c.state == stmt.excluded.state, table.c.state_since_ms),
+                else_=stmt.excluded.state_since_ms,
+            )
+        # One statement, so two threads creating the same account cannot collide on the primary key.
+        stmt = stmt.on_conflict_do_update(index_elements=["account_id"], set_=changes)
+        with self._write() as conn:
+            row = conn.execute(stmt.returning(*table.c)).one()
+        return AccountState(**row._mapping)
+
+    # -- deduplication and once-only claims -----------------------------------------------------------------------
+
+    def mark_seen(self, account_id: str, message_id: str, ttl_ms: int, now_ms: int) -> bool:
+        """True for the first sight of this message (or the first since its mark expired), False for a repeat."""
+        params = {"account_id": account_id, "message_id": message_id, "seen_at_ms": now_ms}
+        return self._returns_row(self._sql.mark_seen, params | {"expires_at_ms": now_ms + ttl_ms})
+
+    def claim_once(self, account_id: str, cid: str, rule: str, now_ms: int) -> bool:
+        """True for the first caller only: this chat gets this `once` reply now, and never again."""
+        params = {"account_id": account_id, "cid": cid, "rule": rule, "at_ms": now_ms}
+        return self._returns_row(self._sql.claim_once, params)
+
+    # -- inbound messages ----------------------------------------------------------------------------------------
+
+    def record_inbound(
+        self,
+        *,
+        account_id: str,
+        cid: str,
+        message_id: str,
+        kind: str,
+        created_at_ms: int,
+        received_at_ms: int,
+        text: str = "",
+        sender_id: str | None = None,
+        sender_nick: str | None = None,
+        item_id: str | None = None,
+    ) -> int:
+        """Store a pushed message before deciding on it; returns its id for `set_decision`."""
+        params = {
+            "account_id": account_id,
+            "cid": cid,
+            "message_id": message_id,
+            "kind": kind,
+            "sender_id": sender_id,
+            "sender_nick": sender_nick,
+            "item_id": item_id,
+            "text": text,
+            "created_at_ms": created_at_ms,
+            "received_at_ms": received_at_ms,
+        }
+        return self._insert_returning_id(self._sql.insert_inbound, params)
+
+    def set_decision(self, inbound_id: int, decision: str, rule: str | None, decided_at_ms: int) -> None:
+        params = {"row_id": inbound_id, "decision": decision, "rule": rule, "decided_at_ms": decided_at_ms}
+        self._execute(self._sql.set_decision, params)
+
+    def recent_messages(
+        self, account_id: str | None = None, cid: str | None = None, limit: int = 100
+    ) -> list[InboundMessage]:
+        """The latest inbound messages, newest first, optionally of one account and/or one chat."""
+        query = select(InboundMessage)
+        if account_id is not None:
+            query = query.where(InboundMessage.account_id == account_id)
+        if cid is not None:
+            query = query.where(InboundMessage.cid == cid)
+        query = query.order_by(InboundMessage.received_at_ms.desc(), InboundMessage.id.desc()).limit(limit)
+        with self._read() as session:
+            return list(session.exec(query))
+
+    # -- replies -------------------------------------------------------------------------------------------------
+
+    def add_reply(
+        self,
+        *,
+        account_id: str,
+        cid: str,
+        to_id: str,
+        rule: str,
+        text: str,
+        decided_at_ms: int,
+        inbound_id: int | None = None,
+    ) -> int:
+        """Record a reply about to be sent (status pending); returns its id for `mark_reply`."""
+        params = {
+            "account_id": account_id,
+            "cid": cid,
+            "to_id": to_id,
+            "inbound_id": inbound_id,
+            "rule": rule,
+            "text": text,
+            "decided_at_ms": decided_at_ms,
+            "status": ReplyStatus.PENDING.value,
+            "attempts": 0,
+        }
+        return self._insert_returning_id(self._sql.insert_reply, params)
+
+    def record_manual_reply(
+        self, *, account_id: str, cid: str, text: str, at_ms: int, to_id: str = ""
+    ) -> int:
+        """Record what the seller typed by hand (an echo no pending reply explains), for the chat history.
+
+        `to_id` may be left empty: the echo of a hand-typed message need not name the buyer.
+        """
+        params = {
+            "account_id": account_id,
+            "cid": cid,
+            "to_id": to_id,
+            "rule": "manual",
+            "text": text,
+            "decided_at_ms": at_ms,
+            "sent_at_ms": at_ms,
+            "status": ReplyStatus.MANUAL.value,
+            "attempts": 0,
+        }
+        return self._insert_returning_id(self._sql.insert_reply, params)
+
+    def mark_reply(
+        self,
+        reply_id: int,
+        status: str,
+        sent_at_ms: int | None = None,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        """Record a send's outcome.
+
+        `attempts` is the total number of sends tried, for a caller that retries before recording; without it,
+        a "sent" or "failed" outcome counts one attempt more.
+        """
+        checked = ReplyStatus(status)  # ValueError on a typo, before it reaches the table
+        params = {"row_id": reply_id, "status": checked.value, "sent_at_ms": sent_at_ms, "error": error}
+        if attempts is not None:
+            self._execute(self._sql.mark_reply, params | {"attempts": attempts})
+        elif checked in _ATTEMPT_STATUSES:
+            self._execute(self._sql.mark_reply_attempt, params)
+        else:
+            self._execute(self._sql.mark_reply, params)
+
+    def find_pending_reply(
+        self,
+        account_id: str,
+        cid: str,
+        text: str,
+        now_ms: int | None = None,
+        within_ms: int = ECHO_WINDOW_MS,
+    ) -> Reply | None:
+        """The oldest pending-or-sent reply with exactly this text decided within `within_ms`, or None.
+
+        A pure read, so a re-pushed echo finds its reply again. The price: the seller typing by hand the very
+        words of a recent automatic reply is taken for its echo.
+        """
+        now = _now_ms() if now_ms is None else now_ms
+        params = {"acc": account_id, "chat": cid, "body": text, "not_before": now - within_ms}
+        with self._read() as session:
+            return session.exec(self._sql.find_reply, params=params).first()
+
+    def counters_since(self, account_id: str | None, since_ms: int) -> tuple[int, int]:
+        """(messages received, replies sent) since `since_ms`, for one account or (None) all of them.
+
+        A reply counts by its decision time (indexed), which precedes its send by the send's latency.
+        """
+        messages = select(func.count()).where(InboundMessage.received_at_ms >= since_ms)
+        replies = select(func.count()).where(
+            Reply.decided_at_ms >= since_ms, Reply.status == ReplyStatus.SENT
+        )
+        if account_id is not None:
+            messages = messages.where(InboundMessage.account_id == account_id)
+            replies = replies.where(Reply.account_id == account_id)
+        with self._read() as session:
+            return session.exec(messages).one(), session.exec(replies).one()
+
+    def chat_history(self, account_id: str, cid: str, limit: int = 200) -> list[ChatLine]:
+        """The last `limit` lines of one chat, inbound and replies merged, oldest first."""
+        inbound = (
+            select(InboundMessage)
+            .where(InboundMessage.account_id == account_id, InboundMessage.cid == cid)
+            .order_by(InboundMessage.received_at_ms.desc(), InboundMessage.id.desc())
+            .limit(limit)
+        )
+        replies = (
+            select(Reply)
+            .where(Reply.account_id == account_id, Reply.cid == cid)
+            .order_by(Reply.decided_at_ms.desc(), Reply.id.desc())
+            .limit(limit)
+        )
+        with self._read() as session:
+            lines = [_inbound_line(m) for m in session.exec(inbound)]
+            lines += [_reply_line(r) for r in session.exec(replies)]
+        # At the same millisecond the message comes before the reply it caused.
+        lines.sort(key=lambda line: (line.at_ms, line.direction == "out", line.row_id))
+        return lines[-limit:]
+
+    # -- chat pauses ---------------------------------------------------------------------------------------------
+
+    def pause_chat(self, account_id: str, cid: str, until_ms: int, reason: str = "") -> None:
+        """Pause automatic replies in a chat until `until_ms`, replacing any earlier pause."""
+        params = {"account_id": account_id, "cid": cid, "until_ms": until_ms, "reason": reason}
+        self._execute(self._sql.pause_chat, params)
+
+    def paused_until(self, account_id: str, cid: str, now_ms: int) -> int | None:
+        """When the chat's pause ends, or None when it is not paused at `now_ms`."""
+        with self._transaction(self._engine) as conn:
+            return conn.execute(
+                self._sql.paused_until, {"acc": account_id, "chat": cid, "now": now_ms}
+            ).scalar()
+
+    def resume_chat(self, account_id: str, cid: str) -> bool:
+        """End a chat's pause now; False when there was none."""
+        with self._write() as conn:
+            return conn.execute(self._sql.resume_chat, {"acc": account_id, "chat": cid}).rowcount > 0
+
+    def list_pauses(self, now_ms: int, account_id: str | None = None) -> list[ChatPause]:
+        """Pauses still running at `now_ms`, the soonest to end first."""
+        query = select(ChatPause).where(ChatPause.until_ms > now_ms)
+        if account_id is not None:
+            query = query.where(ChatPause.account_id == account_id)
+        with self._read() as session:
+            return list(session.exec(query.order_by(ChatPause.until_ms, ChatPause.account_id, ChatPause.cid)))
+
+    # -- item cache ----------------------------------------------------------------------------------------------
+
+    def get_item(self, item_id: str) -> ItemCache | None:
+        with self._read() as session:
+            return session.get(ItemCache, item_id)
+
+    def put_item(
+        self,
+        item_id: str,
+        *,
+        title: str,
+        price: str,
+        fetched_at_ms: int,
+        desc: str = "",
+        quantity: int | None = None,
+    ) -> None:
+        """Cache an item's details, replacing what was cached before."""
+        params = {"item_id": item_id, "title": title, "price": price, "desc": desc, "quantity": quantity}
+        self._execute(self._sql.put_item, params | {"fetched_at_ms": fetched_at_ms})
+
+    # -- housekeeping --------------------------------------------------------------------------------------------
+
+    def cleanup(self, now_ms: int, retention_ms: int) -> dict[str, int]:
+        """Delete expired dedupe marks and pauses, and messages and replies older than `retention_ms`.
+
+        Returns the rows deleted per table. Runs as several short transactions (see `_CLEANUP_CHUNK`).
+        `once` claims are kept: once means once for the life of the chat.
+        """
+        cutoff = now_ms - retention_ms
+        return {
+            "seen_messages": self._delete_chunked(
+                (SeenMessage.account_id, SeenMessage.message_id), SeenMessage.expires_at_ms <= now_ms
+            ),
+            "chat_pauses": self._delete_chunked(
+                (ChatPause.account_id, ChatPause.cid), ChatPause.until_ms <= now_ms
+            ),
+            "inbound_messages": self._delete_chunked(
+                (InboundMessage.id,), InboundMessage.received_at_ms < cutoff
+            ),
+            "replies": self._delete_chunked((Reply.id,), Reply.decided_at_ms < cutoff),
+        }
+
+    def _delete_chunked(self, key: tuple[Any, ...], condition: ColumnElement[bool]) -> int:
+        table = key[0].table
+        deleted = 0
+        while True:
+            victims = select(*key).where(condition).limit(_CLEANUP_CHUNK)
+            with self._write() as conn:
+                count = conn.execute(delete(table).where(tuple_(*key).in_(victims))).rowcount
+            deleted += count
+            if count < _CLEANUP_CHUNK:
+                return deleted
+
+
+def _inbound_line(message: InboundMessage) -> ChatLine:
+    assert message.id is not None  # loaded rows always have their id
+    return ChatLine(
+        at_ms=message.received_at_ms,
+        direction="in",
+        text=message.text,
+        sender_id=message.sender_id,
+        sender_nick=message.sender_nick,
+        rule=message.rule,
+        status=message.decision,
+        row_id=message.id,
+    )
+
+
+def _reply_line(reply: Reply) -> ChatLine:
+    assert reply.id is not None  # loaded rows always have their id
+    return ChatLine(
+        at_ms=reply.decided_at_ms,
+        direction="out",
+        text=reply.text,
+        sender_id=None,
+        sender_nick=None,
+        rule=reply.rule,
+        status=reply.status,
+        row_id=reply.id,
+    )
