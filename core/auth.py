@@ -1,0 +1,125 @@
+"""One account's credentials: cookie jar, device id and IM access token, kept in storage.
+
+The device id is generated once and kept (the upstream bots regenerate it every start, which looks
+like a new device to risk control). The access token is persisted with its expiry and reused across
+restarts while it is valid, so a restart does not hit the token API (a common RGV587 trigger).
+Every ``Set-Cookie`` the platform sends is merged into the jar and persisted at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+
+from core.goofish import ids
+from core.goofish.cookies import CookieJar
+from core.goofish.endpoints import Endpoints
+from core.goofish.mtop import MtopClient, TokenInfo
+from storage import Store
+
+# A token this close to expiry is refreshed before use rather than handed to /reg.
+TOKEN_MARGIN_MS = 5 * 60 * 1000
+
+
+def cookie_fingerprint(cookie: str) -> str:
+    """Identifies which configured cookie a persisted jar grew from, without storing it twice."""
+    return hashlib.sha256(cookie.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    user_agent: str
+    http_timeout: float
+    proxy: str | None
+
+
+class AccountAuth:
+    def __init__(self, account_id: str, cookie: str, store: Store, endpoints: Endpoints,
+                 settings: AuthSettings, http: requests.Session | None = None) -> None:
+        self.account_id = account_id
+        self._store = store
+        self._lock = threading.Lock()  # guards the token: the session and the refresh job both use it
+        state = store.get_account_state(account_id)
+        fingerprint = cookie_fingerprint(cookie)
+        # The persisted jar holds newer cookies (Set-Cookie merges) than the config, unless the user
+        # pasted a new cookie since: then the config wins and the stale jar and token are dropped.
+        if state is not None and state.cookie_source == fingerprint and state.cookie_jar:
+            self.jar = CookieJar.parse(state.cookie_jar)
+            self._token = _stored_token(state)
+        else:
+            self.jar = CookieJar.parse(cookie)
+            self._token = None
+        self.unb = self.jar.get("unb") or ""
+        self.device_id = (state.device_id if state is not None and state.device_id else
+                          ids.device_id(self.unb))
+        self.mtop = MtopClient(self.jar, endpoints, session=http, user_agent=settings.user_agent,
+                               timeout=settings.http_timeout, proxy=settings.proxy,
+                               on_cookies_changed=self._persist_jar)
+        store.upsert_account_state(account_id, cookie_jar=self.jar.to_header(), cookie_source=fingerprint,
+                                   device_id=self.device_id,
+                                   access_token=self._token.access_token if self._token else None,
+                                   token_expires_at_ms=self._token.expires_at_ms if self._token else None)
+
+    @property
+    def token_expires_at_ms(self) -> int | None:
+        token = self._token
+        return token.expires_at_ms if token else None
+
+    def token(self) -> TokenInfo:
+        """A valid access token: the kept one while it has time left, else a fresh one."""
+        with self._lock:
+            token = self._token
+            if token is not None and token.expires_at_ms - _now_ms() > TOKEN_MARGIN_MS:
+                return token
+        return self.refresh()
+
+    def refresh(self) -> TokenInfo:
+        """Fetch a new token (raises RiskControl / SessionExpired / TransportError as they come)."""
+        token = self.mtop.login_token(self.device_id)
+        with self._lock:
+            self._token = token
+        self._store.upsert_account_state(self.account_id, access_token=token.access_token,
+                                         token_expires_at_ms=token.expires_at_ms)
+        return token
+
+    def refresh_if_expiring(self, horizon_seconds: float) -> bool:
+        """Scheduler job: renew ahead of expiry — only if the token would lapse within the horizon
+        (the next run plus a margin). Needless refreshes are what trips the platform's risk control."""
+        expires = self.token_expires_at_ms
+        if expires is not None and expires - _now_ms() > horizon_seconds * 1000 + TOKEN_MARGIN_MS:
+            return False
+        self.refresh()
+        return True
+
+    def forget_token(self) -> None:
+        """The server rejected the token (401 on /reg): never offer it again."""
+        with self._lock:
+            self._token = None
+        self._store.upsert_account_state(self.account_id, access_token=None, token_expires_at_ms=None)
+
+    def keepalive(self) -> None:
+        """hasLogin: keeps the web login warm; its Set-Cookie lands in the jar via the callback."""
+        self.mtop.has_login()
+
+    def merge_cookies(self, cookies: dict[str, str]) -> None:
+        """New cookies from outside (a solved slider's x5sec, a pasted cookie) join the jar."""
+        self.jar.merge(cookies)
+        self._persist_jar(self.jar)
+
+    def _persist_jar(self, jar: CookieJar) -> None:
+        self._store.upsert_account_state(self.account_id, cookie_jar=jar.to_header())
+
+
+def _stored_token(state) -> TokenInfo | None:
+    if not state.access_token or not state.token_expires_at_ms:
+        return None
+    return TokenInfo(access_token=state.access_token, expires_at_ms=state.token_expires_at_ms,
+                     refresh_token="")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,78 @@
+"""The headless sink: one readable log line per service event (``python xianyu.py --no-tui``).
+
+The TUI's Log screen shows the same lines, so this module owns the wording; ``format_event`` is a pure
+function of the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from core import events as ev
+from core.redact import RedactFilter
+
+log = logging.getLogger("xianyu")
+
+_SHORT = 60
+
+
+def _clip(text: str, limit: int = _SHORT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def format_event(event: ev.Event) -> str:
+    who = event.account_id
+    match event:
+        case ev.StateChanged():
+            reason = f" ({event.reason})" if event.reason else ""
+            return f"{who}: {event.previous} → {event.state}{reason}"
+        case ev.MessageReceived():
+            item = f" item {event.item_id}" if event.item_id else ""
+            return f"{who}: ← {event.sender_nick or event.sender_id} [chat {event.cid}{item}]: {_clip(event.text)}"
+        case ev.ReplySent():
+            return f"{who}: → [chat {event.cid}] {_clip(event.text)} (rule {event.rule}, {event.latency_ms} ms)"
+        case ev.ReplyFailed():
+            return f"{who}: ✗ reply to chat {event.cid} failed after retries: {event.error}"
+        case ev.MessageDecided():
+            return f"{who}: · [chat {event.cid}] not answered: {event.decision}"
+        case ev.ChatPaused():
+            return f"{who}: ‖ chat {event.cid} paused ({event.reason})"
+        case ev.ChatResumed():
+            return f"{who}: ▶ chat {event.cid} resumed"
+        case ev.OrderNotice():
+            return f"{who}: ¥ order {event.order_id or '?'} {event.status or 'notice'} [chat {event.cid}]"
+        case ev.AccountError():
+            return f"{who}: error: {event.message}"
+        case ev.ConfigReloaded():
+            return (f"config reloaded: added {list(event.added)}, removed {list(event.removed)}, "
+                    f"changed {list(event.changed)}")
+        case ev.ConfigInvalid():
+            return "config edit rejected, the running config stays:\n  " + "\n  ".join(event.errors)
+    return f"{who}: {type(event).__name__}"
+
+
+_LEVELS = {ev.AccountError: logging.WARNING, ev.ReplyFailed: logging.WARNING,
+           ev.ConfigInvalid: logging.ERROR, ev.MessageDecided: logging.DEBUG}
+
+
+class LogSink:
+    def emit(self, event: ev.Event) -> None:
+        level = _LEVELS.get(type(event), logging.INFO)
+        if isinstance(event, ev.StateChanged) and event.state in (ev.BACKOFF, ev.NEEDS_VERIFICATION,
+                                                                  ev.LOGIN_REQUIRED):
+            level = logging.WARNING
+        log.log(level, "%s", format_event(event))
+
+
+def setup_logging(level: str = "INFO", stream=None) -> None:
+    """Root logging for the process: a plain line format, secrets masked on every handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    handler.addFilter(RedactFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("apscheduler", "urllib3", "websocket", "websockets"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

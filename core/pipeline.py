@@ -1,0 +1,233 @@
+"""Inbound message → dedupe → takeover pause → debounce → reply chain → send.
+
+Runs on the shared handler pool through ``ChatDispatcher`` (bounded, in order per chat). Every inbound
+message and every reply is stored with its timings (received, decided, sent) and the rule that fired.
+
+* Dedupe is by the platform message id, persisted (``Store.mark_seen``), so a re-pushed or replayed
+  message is never answered twice, also across a restart.
+* Our own sends come back as own echoes; a pending reply row with the same text identifies ours. Any
+  other own message is the seller typing by hand: the chat pauses for ``takeover_minutes`` (persisted).
+* A burst in one chat within ``debounce_seconds`` gets one reply, to the newest message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core import events as ev
+from core.config import AccountConfig, render_template
+from core.dispatch import ChatDispatcher, Debouncer
+from core.goofish.messages import Event as ImEvent
+from core.rules import ReplyContext, ReplyDecision, Rule, decide
+from core.session import SendFailed, Session
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+SEEN_TTL_MS = 7 * 24 * 3600 * 1000     # a message id is remembered a week (replays come within hours)
+ITEM_CACHE_MS = 24 * 3600 * 1000
+SEND_TRIES = 3
+SEND_RETRY_DELAY = 2.0
+_ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
+
+
+@dataclass(frozen=True)
+class AccountRules:
+    config: AccountConfig
+    chain: tuple[Rule, ...]
+
+
+class Pipeline:
+    def __init__(self, store: Store, bus: ev.EventBus, dispatcher: ChatDispatcher, debouncer: Debouncer,
+                 rules_for: Callable[[str], AccountRules | None]) -> None:
+        self._store = store
+        self._bus = bus
+        self._dispatcher = dispatcher
+        self._debouncer = debouncer
+        self._rules_for = rules_for
+        self._bursts: dict[tuple[str, str], list[int]] = {}
+        self._bursts_lock = threading.Lock()
+        self.order_handler: Callable[[Session, ImEvent], None] | None = None
+
+    # Called on the session's socket thread: only hand the work over.
+    def on_message(self, session: Session, event: ImEvent) -> None:
+        received_ms = ev.now_ms()
+        self._dispatcher.submit((session.account_id, event.cid or ""),
+                                lambda: self._handle(session, event, received_ms))
+
+    def _handle(self, session: Session, event: ImEvent, received_ms: int) -> None:
+        if event.kind == "chat":
+            self._on_chat(session, event, received_ms)
+        elif event.kind == "own_echo":
+            self._on_own_message(session, event, received_ms)
+        else:
+            self._record_only(session, event, received_ms)
+
+    # ---- buyer messages -----------------------------------------------------------------------
+
+    def _on_chat(self, session: Session, event: ImEvent, received_ms: int) -> None:
+        account_id = session.account_id
+        rules = self._rules_for(account_id)
+        if rules is None:  # the account was removed while this message was queued
+            return
+        if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
+                                                          received_ms):
+            return  # replayed or re-pushed: answered (or deliberately not) the first time
+        inbound_id = self._store.record_inbound(
+            account_id=account_id, cid=event.cid, message_id=event.message_id or "", kind=event.kind,
+            sender_id=event.sender_id, sender_nick=event.sender_nick, item_id=event.item_id,
+            text=event.text or "", created_at_ms=event.created_at or received_ms, received_at_ms=received_ms)
+        session.messages_in += 1
+        self._bus.emit(ev.MessageReceived(account_id, cid=event.cid, sender_id=event.sender_id or "",
+                                          sender_nick=event.sender_nick or "", text=event.text or "",
+                                          item_id=event.item_id, message_id=event.message_id or "",
+                                          kind=event.kind, at_ms=received_ms))
+        settings = rules.config.effective
+        if event.created_at and received_ms - event.created_at > settings.max_message_age * 1000:
+            self._decided(account_id, event, inbound_id, "too_old")
+            return
+        if self._store.paused_until(account_id, event.cid, received_ms) is not None:
+            self._decided(account_id, event, inbound_id, "paused")
+            return
+        if settings.debounce_seconds <= 0:
+            self._reply(session, event, inbound_id, received_ms)
+            return
+        key = (account_id, event.cid)
+        with self._bursts_lock:
+            self._bursts.setdefault(key, []).append(inbound_id)
+        self._debouncer.schedule(key, settings.debounce_seconds, lambda: self._dispatcher.submit(
+            key, lambda: self._end_burst(session, event, inbound_id, received_ms)))
+
+    def _end_burst(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
+        with self._bursts_lock:
+            burst = self._bursts.pop((session.account_id, event.cid), [])
+        for earlier in burst:
+            if earlier != inbound_id:
+                self._store.set_decision(earlier, "debounced", None, ev.now_ms())
+        if self._store.paused_until(session.account_id, event.cid, ev.now_ms()) is not None:
+            self._decided(session.account_id, event, inbound_id, "paused")
+            return
+        self._reply(session, event, inbound_id, received_ms)
+
+    def _reply(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
+        account_id = session.account_id
+        rules = self._rules_for(account_id)
+        if rules is None:
+            return
+        ctx = ReplyContext(account_id, event.cid, event.text or "", event.item_id)
+        decision = decide(rules.chain, ctx)
+        now = ev.now_ms()
+        if decision is None:
+            self._decided(account_id, event, inbound_id, "no_rule")
+            return
+        if decision.once and not self._store.claim_once(account_id, event.cid, decision.rule_id, now):
+            self._decided(account_id, event, inbound_id, "once_already", decision.rule_id)
+            return
+        if not decision.template:
+            self._decided(account_id, event, inbound_id, "silent", decision.rule_id)
+            return
+        text = render_template(decision.template, self._template_values(session, event, decision))
+        self._store.set_decision(inbound_id, "replied", decision.rule_id, ev.now_ms())
+        self.send(session, event.cid, event.sender_id or "", text, decision.rule_id, inbound_id, received_ms)
+
+    def send(self, session: Session, cid: str, to_id: str, text: str, rule: str,
+             inbound_id: int | None, started_ms: int) -> bool:
+        """Send with retries; the reply row is written *before* sending so its echo is recognised."""
+        account_id = session.account_id
+        reply_id = self._store.add_reply(account_id=account_id, cid=cid, to_id=to_id, inbound_id=inbound_id,
+                                         rule=rule, text=text, decided_at_ms=ev.now_ms())
+        error = ""
+        for attempt in range(1, SEND_TRIES + 1):
+            try:
+                session.send_text(cid, to_id, text)
+            except SendFailed as exc:
+                error = str(exc)
+                if attempt < SEND_TRIES and not session.stopping:
+                    time.sleep(SEND_RETRY_DELAY * attempt)
+                continue
+            sent = ev.now_ms()
+            self._store.mark_reply(reply_id, "sent", sent_at_ms=sent, attempts=attempt)
+            session.replies_out += 1
+            self._bus.emit(ev.ReplySent(account_id, cid=cid, to_id=to_id, text=text, rule=rule,
+                                        latency_ms=sent - started_ms, at_ms=sent))
+            return True
+        self._store.mark_reply(reply_id, "failed", error=error, attempts=SEND_TRIES)
+        self._bus.emit(ev.ReplyFailed(account_id, cid=cid, text=text, rule=rule, error=error))
+        return False
+
+    def _template_values(self, session: Session, event: ImEvent, decision: ReplyDecision) -> dict[str, str]:
+        values = {"buyer_nick": event.sender_nick or "", "text": event.text or "",
+                  "item_title": "", "item_price": ""}
+        if event.item_id and _ITEM_FIELDS.search(decision.template):
+            title, price = self._item_info(session, event.item_id)
+            values.update(item_title=title, item_price=price)
+        return values
+
+    def _item_info(self, session: Session, item_id: str) -> tuple[str, str]:
+        cached = self._store.get_item(item_id)
+        if cached is not None and ev.now_ms() - cached.fetched_at_ms < ITEM_CACHE_MS:
+            return cached.title, cached.price
+        try:
+            item = session.auth.mtop.item_detail(item_id)
+        except Exception as exc:  # a template with a blank title beats no reply at all
+            log.warning("%s: item %s detail failed: %s", session.account_id, item_id, exc)
+            return (cached.title, cached.price) if cached else ("", "")
+        self._store.put_item(item_id=item_id, title=item.title, price=item.price, desc=item.desc,
+                             quantity=item.quantity, fetched_at_ms=ev.now_ms())
+        return item.title, item.price
+
+    # ---- own messages and the rest ----------------------------------------------------------------
+
+    def _on_own_message(self, session: Session, event: ImEvent, received_ms: int) -> None:
+        account_id = session.account_id
+        # Dedupe first: a re-pushed echo arriving after the echo window must not look hand-typed.
+        if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
+                                                          received_ms):
+            return
+        if self._store.find_pending_reply(account_id, event.cid, event.text or "") is not None:
+            return  # the echo of a reply we sent
+        rules = self._rules_for(account_id)
+        minutes = rules.config.effective.takeover_minutes if rules else 0
+        self._store.record_manual_reply(account_id=account_id, cid=event.cid, text=event.text or "",
+                                        at_ms=received_ms)
+        if minutes > 0:
+            self.pause(account_id, event.cid, minutes, "seller replied by hand")
+
+    def pause(self, account_id: str, cid: str, minutes: float, reason: str) -> None:
+        until = ev.now_ms() + int(minutes * 60_000)
+        self._store.pause_chat(account_id, cid, until, reason)
+        self._bus.emit(ev.ChatPaused(account_id, cid=cid, until_ms=until, reason=reason))
+
+    def resume(self, account_id: str, cid: str) -> None:
+        self._store.resume_chat(account_id, cid)
+        self._bus.emit(ev.ChatResumed(account_id, cid=cid))
+
+    def _record_only(self, session: Session, event: ImEvent, received_ms: int) -> None:
+        # Notices and order cards carry their own message id and are re-pushed like chat messages;
+        # read receipts and session events point at *other* messages' ids, so they are not deduped.
+        dedupe = event.kind in ("system", "order") and event.message_id
+        if dedupe and not self._store.mark_seen(session.account_id, event.message_id, SEEN_TTL_MS,
+                                                received_ms):
+            return
+        inbound_id = self._store.record_inbound(
+            account_id=session.account_id, cid=event.cid or "", message_id=event.message_id or "",
+            kind=event.kind, sender_id=event.sender_id, sender_nick=event.sender_nick,
+            item_id=event.item_id, text=event.text or "", created_at_ms=event.created_at or received_ms,
+            received_at_ms=received_ms)
+        self._store.set_decision(inbound_id, event.kind, None, received_ms)
+        if event.kind == "order" and event.order_id:  # a red-reminder without an id only echoes the card
+            self._bus.emit(ev.OrderNotice(session.account_id, cid=event.cid or "", order_id=event.order_id,
+                                          status=event.order_status, item_id=event.item_id))
+            if self.order_handler is not None:
+                self.order_handler(session, event)
+
+    def _decided(self, account_id: str, event: ImEvent, inbound_id: int, decision: str,
+                 rule: str | None = None) -> None:
+        self._store.set_decision(inbound_id, decision, rule, ev.now_ms())
+        self._bus.emit(ev.MessageDecided(account_id, cid=event.cid, message_id=event.message_id or "",
+                                         decision=decision))

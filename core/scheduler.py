@@ -1,0 +1,130 @@
+"""Periodic work on APScheduler's BackgroundScheduler, one job per (kind, account).
+
+Job ids are ``kind:account`` (``heartbeat:shop-a``, ``token:shop-a``, ``keepalive:shop-a``) and
+``kind:*`` for process-wide jobs (``cleanup:*``, ``config:*``). Jobs are short, never block on the
+network longer than the HTTP timeout, and never shut the scheduler down: a failing job is logged by the
+wrapper and simply runs again next time.
+
+First runs are spread over one interval (a deterministic offset per account) so a thousand heartbeats
+do not fire in the same millisecond, and token refreshes carry APScheduler's jitter so accounts do not
+hit the token API together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_JOB_KINDS = ("heartbeat", "token", "keepalive")
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    job_id: str
+    next_run: datetime | None
+
+
+def job_id(kind: str, account_id: str) -> str:
+    return f"{kind}:{account_id}"
+
+
+def spread_offset(account_id: str, kind: str, interval: float) -> float:
+    """A stable offset in [0, interval) so each account's jobs keep their own phase across restarts."""
+    return (zlib.crc32(f"{kind}:{account_id}".encode()) % 10_000) / 10_000 * interval
+
+
+class Jobs:
+    def __init__(self, workers: int = 16) -> None:
+        self.lateness = Lateness()
+        self._scheduler = BackgroundScheduler(
+            executors={"default": JobExecutor(workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            timezone=UTC,
+        )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def every(self, kind: str, owner: str, seconds: float, func: Callable[[], None], *,
+              jitter: float = 0.0, first_in: float | None = None) -> None:
+        """Add (or replace) the job ``kind:owner`` running ``func`` every ``seconds``."""
+        jid = job_id(kind, owner)
+        delay = seconds if first_in is None else first_in
+        first_due = time.time() + delay
+        measured = self.lateness if not jitter else None  # a jittered job has no fixed due time
+        self._scheduler.add_job(
+            _guarded(jid, func, measured, first_due, seconds), IntervalTrigger(seconds=seconds, jitter=jitter or None, timezone=UTC),
+            id=jid, name=jid, replace_existing=True,
+            next_run_time=datetime.fromtimestamp(first_due, UTC),
+        )
+
+    def remove(self, kind: str, owner: str) -> None:
+        with contextlib.suppress(LookupError):  # JobLookupError: already gone, as wanted
+            self._scheduler.remove_job(job_id(kind, owner))
+
+    def remove_account(self, account_id: str) -> None:
+        for kind in ACCOUNT_JOB_KINDS:
+            self.remove(kind, account_id)
+
+    def jobs_for(self, owner: str) -> list[JobInfo]:
+        suffix = f":{owner}"
+        return sorted((JobInfo(job.id, job.next_run_time) for job in self._scheduler.get_jobs()
+                       if job.id.endswith(suffix)), key=lambda info: info.job_id)
+
+    def count(self) -> int:
+        return len(self._scheduler.get_jobs())
+
+
+class Lateness:
+    """How late periodic jobs start, per kind: the heartbeat's promise is kept here or nowhere.
+
+    Without jitter an interval job's k-th run is due at ``first + k·interval``; lateness is the distance
+    from the nearest due time (samples are kept in a bounded ring per kind)."""
+
+    def __init__(self, keep: int = 20_000) -> None:
+        self._samples: dict[str, deque[float]] = {}
+        self._keep = keep
+
+    def record(self, kind: str, seconds: float) -> None:
+        ring = self._samples.get(kind)
+        if ring is None:
+            ring = self._samples.setdefault(kind, deque(maxlen=self._keep))
+        ring.append(seconds)
+
+    def samples(self, kind: str) -> list[float]:
+        return list(self._samples.get(kind, ()))
+
+    def clear(self) -> None:
+        for ring in self._samples.values():
+            ring.clear()
+
+
+def _guarded(jid: str, func: Callable[[], None], lateness: Lateness | None, first_due: float,
+             interval: float) -> Callable[[], None]:
+    kind = jid.split(":", 1)[0]
+
+    def run() -> None:
+        if lateness is not None:
+            elapsed = time.time() - first_due
+            lateness.record(kind, max(0.0, elapsed - round(elapsed / interval) * interval))
+        try:
+            func()
+        except Exception as exc:  # noqa: BLE001 - a job must never take the scheduler down
+            log.warning("job %s failed: %s", jid, exc)
+    return run

@@ -1,0 +1,354 @@
+"""One account's IM connection: a blocking WebSocket loop on its own pool thread.
+
+    token → connect (timeout, shared SSLContext) → /reg → ackDiff(sync position) → recv loop
+      ↑                                                                              │
+      └──────────── jittered backoff ←── close / error / heartbeat timeout ──────────┘
+
+Every push is ACKed before it is handled, and every item of it is handed to the pipeline. ``recv`` has a
+timeout so the loop notices its stop Event and an overdue heartbeat; ``stop()`` also aborts the socket
+so a blocked ``recv`` returns at once. Heartbeats are *sent* by the scheduler (``heartbeat()``), the
+reply is matched here. Risk control and a dead login leave the loop in a waiting state instead of
+hammering the token API.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import websocket
+
+from core import events as ev
+from core.auth import AccountAuth
+from core.backoff import Backoff
+from core.connection import WsOptions, open_socket
+from core.goofish import frames
+from core.goofish.decode import decode_item
+from core.goofish.errors import FrameError, GoofishError, RiskControl, SessionExpired
+from core.goofish.frames import Push, Response, parse_frame, push_items, sync_position
+from core.goofish.messages import Event as ImEvent
+
+log = logging.getLogger(__name__)
+
+# How long the loop may sit in recv before it re-checks its stop flag and heartbeat deadline.
+RECV_TICK = 5.0
+# After risk control with no verifier, or a dead login, how long before trying the token API again.
+RISK_RETRY = 600.0
+
+
+class SendFailed(Exception):
+    """A message could not be delivered to the server (offline, rejected, no answer in time)."""
+
+
+class RegisterRejected(GoofishError):
+    """/reg was answered with a non-200 code (bad or expired token)."""
+
+
+@dataclass(frozen=True)
+class SessionTuning:
+    heartbeat_timeout: float
+    connect_timeout: float
+    send_timeout: float
+    max_message_age: float
+    backoff: Backoff
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the dashboard and the log see of one account, copied out under no lock."""
+
+    account_id: str
+    alias: str
+    unb: str
+    state: str
+    since_ms: int
+    last_heartbeat_ms: int | None
+    token_expires_at_ms: int | None
+    messages_in: int
+    replies_out: int
+    last_error: str
+
+
+class _Waiter:
+    __slots__ = ("done", "response")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.response: Response | None = None
+
+
+class Session:
+    def __init__(self, account_id: str, alias: str, auth: AccountAuth, ws_options: WsOptions,
+                 tuning: SessionTuning, bus: ev.EventBus,
+                 on_message: Callable[[Session, ImEvent], None],
+                 on_synced: Callable[[Session, int], None],
+                 verifier: Callable[[Session, RiskControl], bool] | None = None,
+                 initial_sync_pts: int = 0) -> None:
+        self.account_id = account_id
+        self.alias = alias
+        self.auth = auth
+        self._ws_options = ws_options
+        self._tuning = tuning
+        self._bus = bus
+        self._on_message = on_message
+        self._on_synced = on_synced
+        self._verifier = verifier
+        self.sync_pts = initial_sync_pts
+        self._stop = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._ws_lock = threading.Lock()  # guards the _ws reference, not the socket's I/O
+        self._waiters: dict[str, _Waiter] = {}
+        self._waiters_lock = threading.Lock()
+        self._heartbeat_mid: str | None = None
+        self._heartbeat_sent = 0.0
+        self.state = ev.STOPPED
+        self.since_ms = ev.now_ms()
+        self.last_heartbeat_ms: int | None = None
+        self.last_error = ""
+        self.messages_in = 0
+        self.replies_out = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """The pool thread's body: connect, serve, back off, until stop()."""
+        attempt = 0
+        self._set_state(ev.STARTING, "starting")
+        while not self._stop.is_set():
+            try:
+                self._connect_and_serve()
+                attempt = 0  # a session that came online resets the backoff
+                reason = "connection closed"
+            except RiskControl as exc:
+                if self._handle_risk(exc):
+                    continue
+                return
+            except SessionExpired:
+                self._set_state(ev.LOGIN_REQUIRED, "login expired: paste a fresh cookie for this account")
+                self._stop.wait(RISK_RETRY)
+                continue
+            except (GoofishError, websocket.WebSocketException, OSError, SendFailed) as exc:
+                reason = _describe(exc)
+            if self._stop.is_set():
+                break
+            attempt += 1
+            delay = self._tuning.backoff.next_delay(attempt)
+            self._set_state(ev.BACKOFF, f"{reason}; retry in {delay:.1f}s")
+            self._stop.wait(delay)
+        self._set_state(ev.STOPPED, "stopped")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.abort()
+
+    def abort(self) -> None:
+        """Drop the socket now (wakes a blocked recv); the run loop decides what happens next."""
+        with self._ws_lock:
+            ws = self._ws
+        if ws is not None:
+            ws.abort()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # ---- what other threads call ----------------------------------------------------------------
+
+    def heartbeat(self) -> None:
+        """Scheduler job: send /! (the reply is matched in the recv loop)."""
+        with self._ws_lock:
+            ws = self._ws
+        if ws is None or self.state != ev.ONLINE:
+            return
+        frame = frames.heartbeat_frame()
+        mid = frame["headers"]["mid"]
+        if self._heartbeat_mid is None:  # an older unanswered one keeps its deadline
+            self._heartbeat_mid, self._heartbeat_sent = mid, time.monotonic()
+        try:
+            ws.send(frames.dumps(frame))
+        except (websocket.WebSocketException, OSError):
+            ws.abort()
+
+    def send_text(self, cid: str, to_id: str, text: str) -> Response:
+        frame = frames.send_text_frame(cid, to_id, self.auth.unb, text)
+        return self.request(frame)
+
+    def request(self, frame: dict[str, Any]) -> Response:
+        """Send one request frame and wait for the server's answer to its mid."""
+        with self._ws_lock:
+            ws = self._ws
+        if ws is None or self.state != ev.ONLINE:
+            raise SendFailed("account is not online")
+        mid = frame["headers"]["mid"]
+        waiter = _Waiter()
+        with self._waiters_lock:
+            self._waiters[mid] = waiter
+        try:
+            try:
+                ws.send(frames.dumps(frame))
+            except (websocket.WebSocketException, OSError) as exc:
+                raise SendFailed(f"socket closed while sending: {_describe(exc)}") from exc
+            if not waiter.done.wait(self._tuning.send_timeout):
+                raise SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s")
+        finally:
+            with self._waiters_lock:
+                self._waiters.pop(mid, None)
+        response = waiter.response
+        if response is None:
+            raise SendFailed("connection lost before the server answered")
+        if response.code != 200:
+            body = response.body if isinstance(response.body, dict) else {}
+            reason = body.get("reason") or body.get("message") or body.get("developerMessage") or ""
+            raise SendFailed(f"server answered {response.code} {reason}".strip())
+        return response
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.account_id, self.alias, self.auth.unb, self.state, self.since_ms,
+                        self.last_heartbeat_ms, self.auth.token_expires_at_ms, self.messages_in,
+                        self.replies_out, self.last_error)
+
+    # ---- the loop ----------------------------------------------------------------------------------
+
+    def _connect_and_serve(self) -> None:
+        token = self.auth.token()
+        ws = open_socket(self._ws_options, self.auth.jar.to_header(), self._tuning.connect_timeout)
+        with self._ws_lock:
+            self._ws = ws
+        try:
+            if self._stop.is_set():
+                return
+            self._register(ws, token.access_token)
+            self._set_state(ev.ONLINE, "registered")
+            self._serve(ws)
+        finally:
+            with self._ws_lock:
+                self._ws = None
+            self._heartbeat_mid = None
+            self._fail_waiters()
+            ws.shutdown()
+
+    def _register(self, ws: websocket.WebSocket, access_token: str) -> None:
+        reg = frames.reg_frame(access_token, self.auth.device_id, self._ws_options.im_user_agent)
+        ws.send(frames.dumps(reg))
+        deadline = time.monotonic() + self._tuning.connect_timeout
+        while True:
+            frame = self._recv(ws, deadline)
+            if isinstance(frame, Response) and frame.mid == reg["headers"]["mid"]:
+                break
+            self._handle(ws, frame)
+        if frame.code != 200:
+            self.auth.forget_token()
+            body = frame.body if isinstance(frame.body, dict) else {}
+            raise RegisterRejected(f"/reg answered {frame.code} {body.get('reason', '')}".strip())
+        # Ask for everything after our persisted position; a fresh account asks for the last
+        # max_message_age seconds (older messages would only be recorded, not answered).
+        position = self.sync_pts or int((time.time() - self._tuning.max_message_age) * 1_000_000)
+        ws.send(frames.dumps(frames.ack_diff_frame(position)))
+
+    def _serve(self, ws: websocket.WebSocket) -> None:
+        ws.settimeout(min(RECV_TICK, self._tuning.heartbeat_timeout))
+        while not self._stop.is_set():
+            if self._heartbeat_overdue():
+                raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
+            try:
+                raw = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            if not raw:  # a close frame: the server ended the connection normally
+                return
+            try:
+                frame = parse_frame(raw)
+            except FrameError as exc:
+                log.warning("%s: skipped a malformed frame: %s", self.account_id, exc)
+                continue
+            self._handle(ws, frame)
+
+    def _recv(self, ws: websocket.WebSocket, deadline: float) -> Response | Push:
+        """One parsed frame before ``deadline`` (used while registering)."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._stop.is_set():
+                raise SendFailed("no /reg answer in time")
+            ws.settimeout(left)
+            try:
+                raw = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            if not raw:
+                raise SendFailed("server closed the connection during /reg")
+            try:
+                return parse_frame(raw)
+            except FrameError as exc:
+                log.warning("%s: skipped a malformed frame: %s", self.account_id, exc)
+
+    def _handle(self, ws: websocket.WebSocket, frame: Response | Push) -> None:
+        if isinstance(frame, Response):
+            self._on_response(frame)
+            return
+        if not isinstance(frame, Push):
+            return
+        ws.send(frames.dumps(frames.push_ack(frame)))  # ACK first: the server may resend otherwise
+        for item in push_items(frame):
+            event = decode_item(item, me=self.auth.unb)
+            if event.kind == "invalid":
+                log.warning("%s: skipped an undecodable push item: %s", self.account_id, event.error)
+                continue
+            self._on_message(self, event)
+        position = sync_position(frame)
+        if position:
+            self._on_synced(self, position)
+
+    def _on_response(self, response: Response) -> None:
+        if response.mid == self._heartbeat_mid:
+            self._heartbeat_mid = None
+            self.last_heartbeat_ms = ev.now_ms()
+            return
+        with self._waiters_lock:
+            waiter = self._waiters.get(response.mid)
+        if waiter is not None:
+            waiter.response = response
+            waiter.done.set()
+
+    def _heartbeat_overdue(self) -> bool:
+        return (self._heartbeat_mid is not None
+                and time.monotonic() - self._heartbeat_sent > self._tuning.heartbeat_timeout)
+
+    def _fail_waiters(self) -> None:
+        with self._waiters_lock:
+            waiters = list(self._waiters.values())
+        for waiter in waiters:
+            waiter.done.set()  # response stays None: the sender sees "connection lost"
+
+    def _handle_risk(self, exc: RiskControl) -> bool:
+        """Circuit breaker: hand over to verification instead of retrying the token API."""
+        self._set_state(ev.NEEDS_VERIFICATION, "risk control (slider verification required)")
+        self._bus.emit(ev.AccountError(self.account_id, message=f"risk control: {exc.url or 'no url'}"))
+        if self._verifier is not None and self._verifier(self, exc):
+            return True
+        self._stop.wait(RISK_RETRY)
+        return not self._stop.is_set()
+
+    def _set_state(self, state: str, reason: str) -> None:
+        previous = self.state
+        if state in (ev.BACKOFF, ev.NEEDS_VERIFICATION, ev.LOGIN_REQUIRED):
+            self.last_error = reason
+        if state == previous and state != ev.BACKOFF:
+            return
+        self.state = state
+        self.since_ms = ev.now_ms()
+        self._bus.emit(ev.StateChanged(self.account_id, state=state, previous=previous, reason=reason))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, websocket.WebSocketBadStatusException):  # its str() dumps every header
+        return f"handshake refused: HTTP {exc.status_code}"
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:197] + "…"
+
