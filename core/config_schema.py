@@ -92,11 +92,11 @@ class Settings:
     these fields is appended to this module's docstring and returned as ``SETTINGS_DOC``.
     """
 
-    pool_size: int = _setting(0, "session worker threads; 0 = one per enabled account plus headroom", minimum=0)
+    pool_size: int = _setting(0, "most session threads (one per running account); 0 = no limit", minimum=0)
     messages_in_flight: int = _setting(64, "messages being handled at once across all accounts", minimum=1)
     handler_threads: int = _setting(8, "shared threads that run the reply pipeline", minimum=1)
     start_spread_seconds: float = _setting(
-        3.0, "seconds between account starts, so a restart is no credential storm", minimum=0
+        3.0, "account starts are spread over this many seconds, so a restart is no credential storm", minimum=0
     )
     heartbeat_interval: float = _setting(15.0, "seconds between WebSocket heartbeats", minimum=1, per_account=True)
     heartbeat_timeout: float = _setting(
@@ -104,7 +104,7 @@ class Settings:
     )
     # Refreshing tokens often is what gets accounts risk-controlled, hence the floor of a minute.
     token_refresh_interval: int = _setting(
-        3600, "seconds between IM token refreshes", minimum=60, per_account=True
+        3600, "seconds between token checks; the IM token is renewed when it would expire before the next check", minimum=60, per_account=True
     )
     token_refresh_jitter: int = _setting(
         300, "± seconds of random jitter on each token refresh", minimum=0, per_account=True

@@ -1,0 +1,85 @@
+"""Real payloads (base64) copied from goofish-vectors.json, which names the public repository each comes from.
+
+The simulator's builders must reproduce them byte for byte (test_payloads.py)."""
+
+# zn_buyer_text_111: objectType 40000 payload: buyer text '111' (web)
+BUYER_TEXT_111 = (
+    "ggGLAYEBtTIyMDI2NDA5MTgwNzlAZ29vZmlzaAKzNDc4MTI4NzAwMDBAZ29vZmlzaAOxMzQwMjM5MTQ3MjUwMy5QTk0EAAXPAAAB"
+    "lYW04bIGggFlA4UBoAKjMTExA6AEAQXaADR7ImF0VXNlcnMiOltdLCJjb250ZW50VHlwZSI6MSwidGV4dCI6eyJ0ZXh0IjoiMTEx"
+    "In19BwIIAQkACoupX3BsYXRmb3Jtp2FuZHJvaWSmYml6VGFn2gBBeyJzb3VyY2VJZCI6IlM6MSIsIm1lc3NhZ2VJZCI6ImYzNjkw"
+    "MmVmZjQ1NDQ1YmRiMmQxYjBmZDE2OGY4MjY0In2sZGV0YWlsTm90aWNlozExMadleHRKc29u2gBLeyJxdWlja1JlcGx5IjoiMSIs"
+    "Im1lc3NhZ2VJZCI6ImYzNjkwMmVmZjQ1NDQ1YmRiMmQxYjBmZDE2OGY4MjY0IiwidGFnIjoidSJ9r3JlbWluZGVyQ29udGVudKMx"
+    "MTGucmVtaW5kZXJOb3RpY2W15Y+R5p2l5LiA5p2h5paw5raI5oGvrXJlbWluZGVyVGl0bGWmc2hh5L+uq3JlbWluZGVyVXJs2gCb"
+    "ZmxlYW1hcmtldDovL21lc3NhZ2VfY2hhdD9pdGVtSWQ9ODk3NzQyNzQ4MDExJnBlZXJVc2VySWQ9MjIwMjY0MDkxODA3OSZwZWVy"
+    "VXNlck5pY2s9dCoqKjEmc2lkPTQ3ODEyODcwMDAwJm1lc3NhZ2VJZD1mMzY5MDJlZmY0NTQ0NWJkYjJkMWIwZmQxNjhmODI2NCZh"
+    "ZHY9bm+sc2VuZGVyVXNlcklkrTIyMDI2NDA5MTgwNzmuc2VuZGVyVXNlclR5cGWhMKtzZXNzaW9uVHlwZaExDAEDgahuZWVkUHVz"
+    "aKR0cnVl"
+)
+
+# zn_order_card_placed_unpaid: objectType 40000 payload: trade card contentType 26 '[我已拍下，待付款]', redReminder 等待买家付款 (also
+CARD_PLACED_UNPAID = (
+    "ggGLAYEBsjMxNDk2MzcwNjNAZ29vZmlzaAKzNDc5ODMzODkwOTZAZ29vZmlzaAOxMzQxNjU2NTI3NDU0Mi5QTk0EAAXPAAABlbKj"
+    "i20GggFlA4UBoAK6W+aIkeW3suaLjeS4i++8jOW+heS7mOasvl0DoAQaBdoEKnsiY29udGVudFR5cGUiOjI2LCJkeENhcmQiOnsi"
+    "aXRlbSI6eyJtYWluIjp7ImNsaWNrUGFyYW0iOnsiYXJnMSI6Ik1zZ0NhcmQiLCJhcmdzIjp7InNvdXJjZSI6ImltIiwidGFza19p"
+    "ZCI6IjNleFFKSE9UbVBVMSIsIm1zZ19pZCI6ImNjOGJjMmRmN2M5MzRkZjA4NmUwNTY3Y2I2OWYxNTczIn19LCJleENvbnRlbnQi"
+    "OnsiYmdDb2xvciI6IiNGRkZGRkYiLCJidXR0b24iOnsiYmdDb2xvciI6IiNGRkU2MEYiLCJib3JkZXJDb2xvciI6IiNGRkU2MEYi"
+    "LCJjbGlja1BhcmFtIjp7ImFyZzEiOiJNc2dDYXJkQWN0aW9uIiwiYXJncyI6eyJzb3VyY2UiOiJpbSIsInRhc2tfaWQiOiIzZXhR"
+    "SkhPVG1QVTEiLCJtc2dfaWQiOiJjYzhiYzJkZjdjOTM0ZGYwODZlMDU2N2NiNjlmMTU3MyJ9fSwiZm9udENvbG9yIjoiIzMzMzMz"
+    "MyIsInRhcmdldFVybCI6ImZsZWFtYXJrZXQ6Ly9hZGp1c3RfcHJpY2U/Zmx1dHRlcj10cnVlJmJpek9yZGVySWQ9MjUwMzY4ODEy"
+    "NjM1NjYzNjM3MCIsInRleHQiOiLkv67mlLnku7fmoLwifSwiZGVzYyI6Iuivt+WPjOaWueayn+mAmuWPiuaXtuehruiupOS7t+ag"
+    "vCIsImRlc2NDb2xvciI6IiNBM0EzQTMiLCJ0aXRsZSI6IuaIkeW3suaLjeS4i++8jOW+heS7mOasviIsInVwZ3JhZGUiOnsidGFy"
+    "Z2V0VXJsIjoiaHR0cHM6Ly9oNS5tLmdvb2Zpc2guY29tL2FwcC9pZGxlRmlzaC1GMmUvZm0tZG93bmxhb2QvaG9tZS5odG1sP25v"
+    "UmVkcmllY3Q9dHJ1ZSZjYW5CYWNrPXRydWUmY2hlY2tWZXJzaW9uPXRydWUiLCJ2ZXJzaW9uIjoiNy43LjkwIn19LCJ0YXJnZXRV"
+    "cmwiOiJmbGVhbWFya2V0Oi8vb3JkZXJfZGV0YWlsP2lkPTI1MDM2ODgxMjYzNTY2MzYzNzAmcm9sZT1zZWxsZXIifX0sInRlbXBs"
+    "YXRlIjp7Im5hbWUiOiJpZGxlZmlzaF9tZXNzYWdlX3RyYWRlX2NoYXRfY2FyZCIsInVybCI6Imh0dHBzOi8vZGluYW1pY3guYWxp"
+    "YmFiYXVzZXJjb250ZW50LmNvbS9wdWIvaWRsZWZpc2hfbWVzc2FnZV90cmFkZV9jaGF0X2NhcmQvMTY2NzIyMjA1Mjc2Ny9pZGxl"
+    "ZmlzaF9tZXNzYWdlX3RyYWRlX2NoYXRfY2FyZC56aXAiLCJ2ZXJzaW9uIjoiMTY2NzIyMjA1Mjc2NyJ9fX0HAQgBCQAK3gAQpmJp"
+    "elRhZ9oAe3sic291cmNlSWQiOiJDMkM6M2V4UUpIT1RtUFUxIiwidGFza05hbWUiOiLlt7Lmi43kuItf5pyq5LuY5qy+X+WNluWu"
+    "tiIsIm1hdGVyaWFsSWQiOiIzZXhRSkhPVG1QVTEiLCJ0YXNrSWQiOiIzZXhRSkhPVG1QVTEifbFjbG9zZVB1c2hSZWNlaXZlcqVm"
+    "YWxzZbFjbG9zZVVucmVhZE51bWJlcqVmYWxzZaxkZXRhaWxOb3RpY2W6W+aIkeW3suaLjeS4i++8jOW+heS7mOasvl2nZXh0SnNv"
+    "btoBr3sibXNnQXJncyI6eyJ0YXNrX2lkIjoiM2V4UUpIT1RtUFUxIiwic291cmNlIjoiaW0iLCJtc2dfaWQiOiJjYzhiYzJkZjdj"
+    "OTM0ZGYwODZlMDU2N2NiNjlmMTU3MyJ9LCJxdWlja1JlcGx5IjoiMSIsIm1zZ0FyZzEiOiJNc2dDYXJkIiwidXBkYXRlS2V5Ijoi"
+    "NDc5ODMzODkwOTY6MjUwMzY4ODEyNjM1NjYzNjM3MDoxX25vdF9wYXlfc2VsbGVyIiwibWVzc2FnZUlkIjoiY2M4YmMyZGY3Yzkz"
+    "NGRmMDg2ZTA1NjdjYjY5ZjE1NzMiLCJtdWx0aUNoYW5uZWwiOnsiaHVhd2VpIjoiRVhQUkVTUyIsInhpYW9taSI6IjEwODAwMCIs"
+    "Im9wcG8iOiJFWFBSRVNTIiwiaG9ub3IiOiJOT1JNQUwiLCJhZ29vIjoicHJvZHVjdCIsInZpdm8iOiJPUkRFUiJ9LCJjb250ZW50"
+    "VHlwZSI6IjI2IiwiY29ycmVsYXRpb25Hcm91cElkIjoiM2V4UUpIT1RtUFUxX0ZGcjRHT1NuOE9RbyJ9qHJlY2VpdmVyrTIyMDI2"
+    "NDA5MTgwNzmrcmVkUmVtaW5kZXKy562J5b6F5Lmw5a625LuY5qy+sHJlZFJlbWluZGVyU3R5bGWhMa9yZW1pbmRlckNvbnRlbnS6"
+    "W+aIkeW3suaLjeS4i++8jOW+heS7mOasvl2ucmVtaW5kZXJOb3RpY2W75Lmw5a625bey5ouN5LiL77yM5b6F5LuY5qy+rXJlbWlu"
+    "ZGVyVGl0bGW75Lmw5a625bey5ouN5LiL77yM5b6F5LuY5qy+q3JlbWluZGVyVXJs2gCaZmxlYW1hcmtldDovL21lc3NhZ2VfY2hh"
+    "dD9pdGVtSWQ9OTAwMDUyNjQ0Mjc3JnBlZXJVc2VySWQ9MzE0OTYzNzA2MyZwZWVyVXNlck5pY2s955S3KioqeSZzaWQ9NDc5ODMz"
+    "ODkwOTYmbWVzc2FnZUlkPWNjOGJjMmRmN2M5MzRkZjA4NmUwNTY3Y2I2OWYxNTczJmFkdj1ub6xzZW5kZXJVc2VySWSqMzE0OTYz"
+    "NzA2M65zZW5kZXJVc2VyVHlwZaEwq3Nlc3Npb25UeXBloTGqdXBkYXRlSGVhZKR0cnVlDAEDgahuZWVkUHVzaKR0cnVl"
+)
+
+# java_s_para_40006_session_event: /s/para push, objectType 40006. XianyuAutoAgent's is_typing_status() matches this shape; f
+SESSION_EVENT_40006 = (
+    "gQGRhAGzNTEyMDQ2MTMxODRAZ29vZmlzaAIBAwEEsjIxNTAzNjk4MTlAZ29vZmlzaA=="
+)
+
+# java_s_sync_40103_read_a: objectType 40103, same shape (from testDecoder()) (read receipt: the peer read the account
+READ_RECEIPT_40103 = (
+    "hgGxMzU5Mzg2NzExNjg0Ni5QTk0CAgMABLM1MTIwNDYxMzE4NEBnb29maXNoBQEGzwAAAZfJtRMa"
+)
+
+# zn_session_redreminder: session-level red-reminder update {1:cid,2:1,3:{redReminder},4:ts} (XianyuAutoAgent messag
+RED_REMINDER = (
+    "hAGzNDc5ODMzODkwOTZAZ29vZmlzaAIBA4KrcmVkUmVtaW5kZXKy562J5b6F5Lmw5a625LuY5qy+sHJlZFJlbWluZGVyU3R5bGWh"
+    "MQTPAAABlbMlNng="
+)
+
+# java_s_vulcan_370000_session_arouse: /s/vulcan push (backlog after /reg), bizType 370 / objectType 370000; data is base64 of pl
+SESSION_AROUSE_370000 = (
+    "eyJjaGF0VHlwZSI6MSwiaW5jcmVtZW50VHlwZSI6MSwib3BlcmF0aW9uIjp7ImNvbnRlbnQiOnsiY29udGVudFR5cGUiOjgsInNl"
+    "c3Npb25Bcm91c2UiOnsibWVtYmVyRmxhZ3MiOjAsIm5lZWRLZXlCb2FyZCI6ZmFsc2UsInNlc3Npb25Bcm91c2VJbmZvIjp7InJl"
+    "c2lkZW50RnVuY3Rpb25zIjpbXSwiYXJvdXNlVGltZVN0YW1wIjoxNzM4MTY4ODg2Mzk4LCJhcm91c2VDaGF0U2NyaXB0SW5mbyI6"
+    "W119fX0sInJlY2VpdmVySWRzIjpbIjIxNTAzNjk4MTkiXSwic2Vzc2lvbkluZm8iOnsiY3JlYXRlVGltZSI6MTczODE2ODg4NjAw"
+    "MCwiZXh0ZW5zaW9ucyI6eyJleHRVc2VyVHlwZSI6IjAiLCJpdGVtVGl0bGUiOiLkuIrmtbfmsLTlloTmsYfpg73luILmsZfokrgo"
+    "5p2o5rWm5Yy65LqU6KeS5Zy65bqXKeeJueS7t+mXqOelqDc15YWDIiwic3F1YWRJZF8yMTUwMzY5ODE5IjoiMjAxNDUzMTE1Iiwi"
+    "ZXh0VXNlcklkIjoiMjE1MDM2OTgxOSIsIml0ZW1NYWluUGljIjoiaHR0cHM6Ly9pbWcuYWxpY2RuLmNvbS9iYW8vdXBsb2FkZWQv"
+    "aTQvTzFDTjAxTkhCUWdZMktFeHdGbWd6QW9fISE0NjExNjg2MDE4NDI3MzgxNjA2LTAtZmxlYW1hcmtldC5qcGciLCJvd25lclVz"
+    "ZXJUeXBlIjoiMCIsIml0ZW1JZCI6Ijg1ODQwNTA5MTc5OSIsInNxdWFkTmFtZV84NjU5OTUyNiI6IuS4iua1t+awtOWWhOaxh+mD"
+    "veW4guaxl+iSuCjmnajmtabljLrkupTop5LlnLrlupcp54m55Lu36Zeo56WoNzXlhYMiLCJpdGVtU2VsbGVySWQiOiI4NjU5OTUy"
+    "NiIsIm93bmVyVXNlcklkIjoiODY1OTk1MjYiLCJzcXVhZElkXzg2NTk5NTI2IjoiODU4NDA1MDkxNzk5Iiwic3F1YWROYW1lXzIx"
+    "NTAzNjk4MTkiOiLmuKnms4kv5rSX5rW0In0sImdyb3VwT3duZXJJZCI6Ijg2NTk5NTI2Iiwic2Vzc2lvbklkIjoiNDY3MzEyMDk3"
+    "NTEiLCJzZXNzaW9uVHlwZSI6MSwidHlwZSI6MX19LCJzZXNzaW9uSWQiOiI0NjczMTIwOTc1MSJ9"
+)
