@@ -29,10 +29,11 @@ class SentMessage:
     text: str
     content_type: int
     at_ms: int
+    reply_after_us: int | None = None   # since the chat's newest buyer message (push-to-reply latency)
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "cid": self.cid, "to": self.to, "text": self.text,
-                "content_type": self.content_type, "at_ms": self.at_ms}
+                "content_type": self.content_type, "at_ms": self.at_ms, "reply_after_us": self.reply_after_us}
 
 
 @dataclass(eq=False)

@@ -149,6 +149,13 @@ def buyer_read(state: SimState, request: HttpRequest) -> dict[str, Any]:
         return {"message_id": trade.buyer_read(world, _text(body, "seller"), _text(body, "cid"))}
 
 
+def seller_message(state: SimState, request: HttpRequest) -> dict[str, Any]:
+    body = _body(request)
+    with state.transaction() as world:
+        echo = trade.seller_types(world, _text(body, "seller"), _text(body, "cid"), _text(body, "text"))
+    return {"message_id": echo.message_id, "pnm_id": echo.pnm_id}
+
+
 def buyer_typing(state: SimState, request: HttpRequest) -> dict[str, Any]:
     body = _body(request)
     with state.transaction() as world:
@@ -178,6 +185,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/_sim/faults"): arm_fault,
     ("POST", "/_sim/read"): buyer_read,
     ("POST", "/_sim/typing"): buyer_typing,
+    ("POST", "/_sim/seller_messages"): seller_message,
     ("GET", "/_sim/conversations"): list_conversations,
 }
 

@@ -6,6 +6,7 @@ sim/trade.py. Not thread-safe: only used inside a state transaction (under the s
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -83,6 +84,7 @@ class Market:
         self.orders: dict[str, Order] = {}
         self._chats: dict[tuple[str, str, str], Conversation] = {}
         self._by_cid: dict[str, Conversation] = {}
+        self._buyer_ns: dict[str, int] = {}
         self._history: dict[str, deque[ChatPayload]] = {}
         self._red_points: dict[str, int] = {}
 
@@ -104,6 +106,15 @@ class Market:
             self._by_cid[chat.cid] = chat
             self._history[chat.cid] = deque(maxlen=HISTORY_PER_CHAT)
         return chat
+
+    def note_buyer_message(self, cid: str) -> None:
+        """Remember when the newest buyer message entered this chat (for reply latency in /_sim/sent)."""
+        self._buyer_ns[cid] = time.perf_counter_ns()
+
+    def reply_after_us(self, cid: str) -> int | None:
+        """Microseconds since the newest buyer message of the chat: the seller's push-to-reply latency."""
+        started = self._buyer_ns.get(cid)
+        return None if started is None else (time.perf_counter_ns() - started) // 1000
 
     def by_cid(self, cid: str) -> Conversation | None:
         return self._by_cid.get(cid)

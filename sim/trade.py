@@ -74,6 +74,7 @@ def post_buyer_message(world: World, seller: str, buyer: str, buyer_nick: str, i
                            message_id=world.ids.message_id(), created_ms=now, content_type=content_type,
                            content=content, summary=summary, platform="android", need_push=True)
     _publish(world, chat, message, unread=True)
+    world.market.note_buyer_message(chat.cid)
     return chat, message
 
 
@@ -81,13 +82,27 @@ def record_own_message(world: World, seller: str, chat: Conversation, to: str, c
                        text: str, content: Mapping[str, Any]) -> ChatPayload:
     """The seller's client sent a message: record it for /_sim/sent and echo it back like the real service."""
     account = world.require_account(seller)
-    now = world.now_ms()
-    account.sent.append(SentMessage(len(account.sent) + 1, chat.cid, to, text, content_type, now))
+    account.sent.append(SentMessage(len(account.sent) + 1, chat.cid, to, text, content_type, world.now_ms(),
+                                    world.market.reply_after_us(chat.cid)))
+    return _own_echo(world, seller, chat, content_type, text, content, platform="web")
+
+
+def seller_types(world: World, seller: str, cid: str, text: str) -> ChatPayload:
+    """The seller answers from another device (the phone app): only the echo reaches this client."""
+    if not text:
+        raise BadRequest("a message needs a non-empty text")
+    return _own_echo(world, seller, require_chat(world, seller, cid), TEXT, text, text_content(text),
+                     platform="android")
+
+
+def _own_echo(world: World, seller: str, chat: Conversation, content_type: int, text: str,
+              content: Mapping[str, Any], platform: str) -> ChatPayload:
+    account = world.require_account(seller)
     ctx = ChatContext(chat.cid, chat.item_id, seller, account.nick, mask_nick(account.nick))
     summary = text if content_type == TEXT else "[图片]"
-    echo = user_message(ctx, pnm_id=world.ids.pnm_id(), message_id=world.ids.message_id(), created_ms=now,
-                        content_type=content_type, content=content, summary=summary, platform="web",
-                        need_push=False)
+    echo = user_message(ctx, pnm_id=world.ids.pnm_id(), message_id=world.ids.message_id(),
+                        created_ms=world.now_ms(), content_type=content_type, content=content, summary=summary,
+                        platform=platform, need_push=False)
     _publish(world, chat, echo, unread=False)
     return echo
 
