@@ -1,0 +1,207 @@
+"""Benchmark: many accounts in one service process, against `python -m sim --tls`.
+
+    python bench/service_scale.py [--accounts 1000] [--idle 30] [--rate 200] [--load-accounts 100]
+                                  [--load-seconds 20] [--no-floor]
+
+Prints, in one run on this machine:
+  * the floor — a bare websocket-client recv→send loop (one thread per connection, shared SSLContext)
+    answering the same load, push-to-reply latency p50/p99/max;
+  * the service — time until all accounts are online, marginal RSS per account, idle CPU, heartbeat
+    lateness p50/p99/max, push-to-reply latency p50/p99/max for keyword replies (debounce 0).
+
+Latency is measured by the simulator (`reply_after_us` in /_sim/sent: from the buyer message entering the
+sim to the seller's send arriving), so the floor and the service are measured the same way. The load is
+posted from a separate process so it does not share the service's GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.floor import run_floor  # noqa: E402
+from bench.load import post_load  # noqa: E402
+
+KEYWORD, REPLY = "价格", "现价 99 元，拍下即发"
+
+
+def start_sim(extra: list[str]) -> tuple[subprocess.Popen, dict]:
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "--tls", "--log-level", "ERROR", *extra],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    urls = json.loads(proc.stdout.readline())
+    return proc, urls
+
+
+def create_accounts(control: str, prefix: str, count: int) -> list[tuple[str, str]]:
+    def one(i: int) -> tuple[str, str]:
+        unb = f"{prefix}{i:06d}"
+        answer = requests.post(f"{control}/accounts", json={"unb": unb, "nick": f"店{i}"}, timeout=10)
+        answer.raise_for_status()
+        return unb, answer.json()["cookie"]
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def write_config(path: Path, urls: dict, accounts: list[tuple[str, str]], db: Path) -> None:
+    lines = ["server:", f"  ws: {urls['ws']}", f"  api: {urls['api']}", f"  passport: {urls['passport']}",
+             f"  ca: {urls['ca']}", f"database: sqlite:///{db}", "settings:", "  debounce_seconds: 0",
+             "  start_spread_seconds: 5", "  log_level: WARNING", "accounts:"]
+    for unb, cookie in accounts:
+        lines += [f"  - id: s{unb}", f"    cookie: {json.dumps(cookie)}", "    keywords:",
+                  f"      - match: {KEYWORD}", f"        reply: {json.dumps(REPLY, ensure_ascii=False)}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def describe(name: str, values_ms: list[float]) -> str:
+    if not values_ms:
+        return f"{name}: no samples"
+    return (f"{name}: n={len(values_ms)} p50={statistics.median(values_ms):.2f} ms "
+            f"p99={pct(values_ms, 0.99):.2f} ms max={max(values_ms):.2f} ms")
+
+
+def replies_since(control: str, unbs: list[str], since: dict[str, int]) -> list[float]:
+    latencies = []
+    for unb in unbs:
+        sent = requests.get(f"{control}/sent", params={"seller": unb, "since": since.get(unb, 0)},
+                            timeout=10).json()["messages"]
+        latencies += [m["reply_after_us"] / 1000 for m in sent if m.get("reply_after_us") is not None]
+    return latencies
+
+
+def last_seq(control: str, unbs: list[str]) -> dict[str, int]:
+    result = {}
+    for unb in unbs:
+        sent = requests.get(f"{control}/sent", params={"seller": unb}, timeout=10).json()["messages"]
+        result[unb] = sent[-1]["seq"] if sent else 0
+    return result
+
+
+def run_load(control: str, targets: list[str], rate: float, seconds: float) -> int:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(post_load, (control, targets, KEYWORD, rate, seconds))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--idle", type=float, default=30.0, help="idle window for CPU and heartbeats (s)")
+    parser.add_argument("--rate", type=float, default=200.0, help="buyer messages per second")
+    parser.add_argument("--load-accounts", type=int, default=100)
+    parser.add_argument("--load-seconds", type=float, default=20.0)
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-loop floor")
+    args = parser.parse_args()
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    from core.config import load_config
+    from core.service import Service
+
+    sim, urls = start_sim([])
+    control = urls["control"]
+    # The control API is HTTPS too: trust the simulator's CA here and in the spawned load process.
+    os.environ["REQUESTS_CA_BUNDLE"] = urls["ca"]
+    print(f"simulator: {urls['ws']} (TLS), {args.accounts} service accounts, "
+          f"load {args.rate:.0f} msg/s over {args.load_accounts} accounts for {args.load_seconds:.0f} s")
+    try:
+        if not args.no_floor:
+            floor_accounts = create_accounts(control, "880", args.load_accounts)
+            floor = run_floor(urls, floor_accounts, lambda unbs: run_load(
+                control, unbs, args.rate, args.load_seconds), KEYWORD, REPLY)
+            since = {}
+            print(describe("floor  push→reply (bare websocket-client loop)",
+                           replies_since(control, [u for u, _ in floor_accounts], since)))
+            print(f"floor  answered {floor} messages")
+
+        accounts = create_accounts(control, "220", args.accounts)
+        tmp = Path(tempfile.mkdtemp(prefix="xianyu-bench-"))
+        config_path = tmp / "accounts.yml"
+        write_config(config_path, urls, accounts, tmp / "bench.db")
+        config = load_config(config_path)
+        gc.collect()
+        rss_before = rss_kib()
+        service = Service(config, watch_config=False)
+        started = time.monotonic()
+        service.start()
+        while True:
+            states = [s.state for s in service.manager.snapshots()]
+            online = states.count("online")
+            if online == len(states):
+                break
+            if time.monotonic() - started > 300:
+                print(f"gave up waiting: {online}/{len(states)} online")
+                break
+            time.sleep(0.2)
+        all_online = time.monotonic() - started
+        time.sleep(max(0.0, config.settings.start_spread_seconds + 2 - all_online))
+        gc.collect()
+        rss_online = rss_kib()
+        print(f"service: {online}/{len(states)} online after {all_online:.1f} s "
+              f"(starts spread over {config.settings.start_spread_seconds:.0f} s)")
+        print(f"service: RSS {rss_before / 1024:.1f} → {rss_online / 1024:.1f} MiB, "
+              f"{(rss_online - rss_before) / args.accounts:.1f} KiB per account, "
+              f"{threading.active_count()} threads")
+
+        service.jobs.lateness.clear()
+        cpu0, wall0 = cpu_seconds(), time.monotonic()
+        time.sleep(args.idle)
+        idle_cpu = (cpu_seconds() - cpu0) / (time.monotonic() - wall0) * 100
+        lateness = [s * 1000 for s in service.jobs.lateness.samples("heartbeat")]
+        print(f"service: idle CPU {idle_cpu:.1f} % of one core over {args.idle:.0f} s")
+        print(describe("service heartbeat lateness", lateness))
+
+        targets = [unb for unb, _ in accounts[: args.load_accounts]]
+        since = last_seq(control, targets)
+        posted = run_load(control, targets, args.rate, args.load_seconds)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            latencies = replies_since(control, targets, since)
+            if len(latencies) >= posted:
+                break
+            time.sleep(0.5)
+        print(f"service: posted {posted}, answered {len(latencies)}")
+        print(describe("service push→reply (keyword, debounce 0)", latencies))
+        stop0 = time.monotonic()
+        service.stop()
+        print(f"service: stopped in {time.monotonic() - stop0:.1f} s")
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
+if __name__ == "__main__":
+    main()
