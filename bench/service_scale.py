@@ -42,6 +42,23 @@ from bench.load import post_load  # noqa: E402
 KEYWORD, REPLY = "价格", "现价 99 元，拍下即发"
 
 
+class Reconnects:
+    """Counts backoff transitions (a healthy run has none) and why they happened."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._reasons: dict[str, int] = {}
+
+    def emit(self, event) -> None:
+        if getattr(event, "state", None) == "backoff":
+            self.count += 1
+            reason = event.reason.split(";")[0]
+            self._reasons[reason] = self._reasons.get(reason, 0) + 1
+
+    def reasons(self) -> dict[str, int]:
+        return dict(self._reasons)
+
+
 def start_sim(extra: list[str]) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen([sys.executable, "-m", "sim", "--tls", "--log-level", "ERROR", *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -155,6 +172,8 @@ def main() -> None:
         gc.collect()
         rss_before = rss_kib()
         service = Service(config, watch_config=False)
+        reconnects = Reconnects()
+        service.bus.add(reconnects)
         started = time.monotonic()
         service.start()
         while True:
@@ -195,6 +214,7 @@ def main() -> None:
             time.sleep(0.5)
         print(f"service: posted {posted}, answered {len(latencies)}")
         print(describe("service push→reply (keyword, debounce 0)", latencies))
+        print(f"service: {reconnects.count} reconnects during the run {reconnects.reasons()}")
         stop0 = time.monotonic()
         service.stop()
         print(f"service: stopped in {time.monotonic() - stop0:.1f} s")

@@ -33,7 +33,41 @@ SEEN_TTL_MS = 7 * 24 * 3600 * 1000     # a message id is remembered a week (repl
 ITEM_CACHE_MS = 24 * 3600 * 1000
 SEND_TRIES = 3
 SEND_RETRY_DELAY = 2.0
+HISTORY_SLACK_MS = 5_000   # server and local clocks may differ a little
 _ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
+
+
+class PauseBook:
+    """Active chat pauses, in memory: asked for every buyer message, written only on pause/resume.
+
+    The database stays the record (pauses survive restarts); this mirror is loaded per account on first
+    use, and the pipeline is the only writer, so the two never disagree within one process."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._until: dict[tuple[str, str], int] = {}
+        self._loaded: set[str] = set()
+        self._lock = threading.Lock()
+
+    def paused(self, account_id: str, cid: str, now_ms: int) -> bool:
+        if account_id not in self._loaded:
+            self._load(account_id, now_ms)
+        return self._until.get((account_id, cid), 0) > now_ms
+
+    def set(self, account_id: str, cid: str, until_ms: int) -> None:
+        with self._lock:
+            self._until[(account_id, cid)] = until_ms
+
+    def clear(self, account_id: str, cid: str) -> None:
+        with self._lock:
+            self._until.pop((account_id, cid), None)
+
+    def _load(self, account_id: str, now_ms: int) -> None:
+        pauses = self._store.list_pauses(now_ms, account_id)
+        with self._lock:
+            for pause in pauses:
+                self._until.setdefault((account_id, pause.cid), pause.until_ms)
+            self._loaded.add(account_id)
 
 
 @dataclass(frozen=True)
@@ -50,6 +84,7 @@ class Pipeline:
         self._dispatcher = dispatcher
         self._debouncer = debouncer
         self._rules_for = rules_for
+        self._pauses = PauseBook(store)
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
@@ -75,13 +110,9 @@ class Pipeline:
         rules = self._rules_for(account_id)
         if rules is None:  # the account was removed while this message was queued
             return
-        if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
-                                                          received_ms):
+        inbound_id = self._record(account_id, event, received_ms)
+        if inbound_id is None:
             return  # replayed or re-pushed: answered (or deliberately not) the first time
-        inbound_id = self._store.record_inbound(
-            account_id=account_id, cid=event.cid, message_id=event.message_id or "", kind=event.kind,
-            sender_id=event.sender_id, sender_nick=event.sender_nick, item_id=event.item_id,
-            text=event.text or "", created_at_ms=event.created_at or received_ms, received_at_ms=received_ms)
         session.messages_in += 1
         self._bus.emit(ev.MessageReceived(account_id, cid=event.cid, sender_id=event.sender_id or "",
                                           sender_nick=event.sender_nick or "", text=event.text or "",
@@ -91,7 +122,7 @@ class Pipeline:
         if event.created_at and received_ms - event.created_at > settings.max_message_age * 1000:
             self._decided(account_id, event, inbound_id, "too_old")
             return
-        if self._store.paused_until(account_id, event.cid, received_ms) is not None:
+        if self._pauses.paused(account_id, event.cid, received_ms):
             self._decided(account_id, event, inbound_id, "paused")
             return
         if settings.debounce_seconds <= 0:
@@ -109,7 +140,7 @@ class Pipeline:
         for earlier in burst:
             if earlier != inbound_id:
                 self._store.set_decision(earlier, "debounced", None, ev.now_ms())
-        if self._store.paused_until(session.account_id, event.cid, ev.now_ms()) is not None:
+        if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
             self._decided(session.account_id, event, inbound_id, "paused")
             return
         self._reply(session, event, inbound_id, received_ms)
@@ -132,7 +163,6 @@ class Pipeline:
             self._decided(account_id, event, inbound_id, "silent", decision.rule_id)
             return
         text = render_template(decision.template, self._template_values(session, event, decision))
-        self._store.set_decision(inbound_id, "replied", decision.rule_id, ev.now_ms())
         self.send(session, event.cid, event.sender_id or "", text, decision.rule_id, inbound_id, received_ms)
 
     def send(self, session: Session, cid: str, to_id: str, text: str, rule: str,
@@ -141,12 +171,19 @@ class Pipeline:
         account_id = session.account_id
         reply_id = self._store.add_reply(account_id=account_id, cid=cid, to_id=to_id, inbound_id=inbound_id,
                                          rule=rule, text=text, decided_at_ms=ev.now_ms())
-        error = ""
+        error, ambiguous = "", False
+        decided_ms = ev.now_ms()
         for attempt in range(1, SEND_TRIES + 1):
             try:
-                session.send_text(cid, to_id, text)
+                if ambiguous and self._already_delivered(session, cid, text, decided_ms):
+                    log.info("%s: chat %s: the server had the reply after all; not sending it twice",
+                             account_id, cid)
+                else:
+                    session.send_text(cid, to_id, text)
             except SendFailed as exc:
-                error = str(exc)
+                error, ambiguous = str(exc), ambiguous or exc.maybe_delivered
+                log.warning("%s: send to chat %s failed (try %d of %d): %s", account_id, cid, attempt,
+                            SEND_TRIES, error)
                 if attempt < SEND_TRIES and not session.stopping:
                     time.sleep(SEND_RETRY_DELAY * attempt)
                 continue
@@ -159,6 +196,13 @@ class Pipeline:
         self._store.mark_reply(reply_id, "failed", error=error, attempts=SEND_TRIES)
         self._bus.emit(ev.ReplyFailed(account_id, cid=cid, text=text, rule=rule, error=error))
         return False
+
+    @staticmethod
+    def _already_delivered(session: Session, cid: str, text: str, since_ms: int) -> bool:
+        """After a send whose answer was lost: wait for the connection, then look at the chat's history."""
+        if not session.wait_online(SEND_RETRY_DELAY * SEND_TRIES * 2):
+            raise SendFailed("account did not come back online", maybe_delivered=True)
+        return session.was_delivered(cid, text, since_ms - HISTORY_SLACK_MS)
 
     def _template_values(self, session: Session, event: ImEvent, decision: ReplyDecision) -> dict[str, str]:
         values = {"buyer_nick": event.sender_nick or "", "text": event.text or "",
@@ -185,46 +229,56 @@ class Pipeline:
 
     def _on_own_message(self, session: Session, event: ImEvent, received_ms: int) -> None:
         account_id = session.account_id
-        # Dedupe first: a re-pushed echo arriving after the echo window must not look hand-typed.
+        # Our own reply? Matched by text around the echo's *platform* time, so an echo replayed after a
+        # restart is still recognised (and the common case costs one read, no write).
+        created = event.created_at or received_ms
+        if self._store.find_pending_reply(account_id, event.cid, event.text or "", now_ms=created) is not None:
+            return
         if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
                                                           received_ms):
             return
-        if self._store.find_pending_reply(account_id, event.cid, event.text or "") is not None:
-            return  # the echo of a reply we sent
         rules = self._rules_for(account_id)
         minutes = rules.config.effective.takeover_minutes if rules else 0
         self._store.record_manual_reply(account_id=account_id, cid=event.cid, text=event.text or "",
-                                        at_ms=received_ms)
-        if minutes > 0:
-            self.pause(account_id, event.cid, minutes, "seller replied by hand")
+                                        at_ms=created)
+        until = created + int(minutes * 60_000)
+        if minutes > 0 and until > received_ms:  # a takeover long over (a replay) pauses nothing
+            self._pause_until(account_id, event.cid, until, "seller replied by hand")
 
     def pause(self, account_id: str, cid: str, minutes: float, reason: str) -> None:
-        until = ev.now_ms() + int(minutes * 60_000)
+        self._pause_until(account_id, cid, ev.now_ms() + int(minutes * 60_000), reason)
+
+    def _pause_until(self, account_id: str, cid: str, until: int, reason: str) -> None:
         self._store.pause_chat(account_id, cid, until, reason)
+        self._pauses.set(account_id, cid, until)
         self._bus.emit(ev.ChatPaused(account_id, cid=cid, until_ms=until, reason=reason))
 
     def resume(self, account_id: str, cid: str) -> None:
         self._store.resume_chat(account_id, cid)
+        self._pauses.clear(account_id, cid)
         self._bus.emit(ev.ChatResumed(account_id, cid=cid))
 
     def _record_only(self, session: Session, event: ImEvent, received_ms: int) -> None:
         # Notices and order cards carry their own message id and are re-pushed like chat messages;
         # read receipts and session events point at *other* messages' ids, so they are not deduped.
-        dedupe = event.kind in ("system", "order") and event.message_id
-        if dedupe and not self._store.mark_seen(session.account_id, event.message_id, SEEN_TTL_MS,
-                                                received_ms):
+        dedupe = event.kind in ("system", "order")
+        inbound_id = self._record(session.account_id, event, received_ms, dedupe)
+        if inbound_id is None:
             return
-        inbound_id = self._store.record_inbound(
-            account_id=session.account_id, cid=event.cid or "", message_id=event.message_id or "",
-            kind=event.kind, sender_id=event.sender_id, sender_nick=event.sender_nick,
-            item_id=event.item_id, text=event.text or "", created_at_ms=event.created_at or received_ms,
-            received_at_ms=received_ms)
         self._store.set_decision(inbound_id, event.kind, None, received_ms)
         if event.kind == "order" and event.order_id:  # a red-reminder without an id only echoes the card
             self._bus.emit(ev.OrderNotice(session.account_id, cid=event.cid or "", order_id=event.order_id,
                                           status=event.order_status, item_id=event.item_id))
             if self.order_handler is not None:
                 self.order_handler(session, event)
+
+    def _record(self, account_id: str, event: ImEvent, received_ms: int, dedupe: bool = True) -> int | None:
+        """Dedupe and store in one transaction; None for a message id seen before."""
+        return self._store.accept_inbound(
+            ttl_ms=SEEN_TTL_MS, account_id=account_id, cid=event.cid or "",
+            message_id=(event.message_id or "") if dedupe else "", kind=event.kind, sender_id=event.sender_id,
+            sender_nick=event.sender_nick, item_id=event.item_id, text=event.text or "",
+            created_at_ms=event.created_at or received_ms, received_at_ms=received_ms)
 
     def _decided(self, account_id: str, event: ImEvent, inbound_id: int, decision: str,
                  rule: str | None = None) -> None:

@@ -30,18 +30,28 @@ from core.goofish import frames
 from core.goofish.decode import decode_item
 from core.goofish.errors import FrameError, GoofishError, RiskControl, SessionExpired
 from core.goofish.frames import Push, Response, parse_frame, push_items, sync_position
+from core.goofish.history import history_entries
 from core.goofish.messages import Event as ImEvent
 
 log = logging.getLogger(__name__)
 
 # How long the loop may sit in recv before it re-checks its stop flag and heartbeat deadline.
 RECV_TICK = 5.0
+# How many recent messages of a chat to look through when checking an ambiguous send.
+HISTORY_CHECK = 20
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
 
 
 class SendFailed(Exception):
-    """A message could not be delivered to the server (offline, rejected, no answer in time)."""
+    """A message could not be delivered to the server (offline, rejected, no answer in time).
+
+    ``maybe_delivered`` is True when the frame was written but its answer never came (connection lost,
+    timeout): the server may have it, so a retry must first ask (``Session.was_delivered``)."""
+
+    def __init__(self, message: str, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class RegisterRejected(GoofishError):
@@ -99,6 +109,7 @@ class Session:
         self._verifier = verifier
         self.sync_pts = initial_sync_pts
         self._stop = threading.Event()
+        self._online = threading.Event()
         self._ws: websocket.WebSocket | None = None
         self._ws_lock = threading.Lock()  # guards the _ws reference, not the socket's I/O
         self._waiters: dict[str, _Waiter] = {}
@@ -196,18 +207,27 @@ class Session:
             except (websocket.WebSocketException, OSError) as exc:
                 raise SendFailed(f"socket closed while sending: {_describe(exc)}") from exc
             if not waiter.done.wait(self._tuning.send_timeout):
-                raise SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s")
+                raise SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s", maybe_delivered=True)
         finally:
             with self._waiters_lock:
                 self._waiters.pop(mid, None)
         response = waiter.response
         if response is None:
-            raise SendFailed("connection lost before the server answered")
+            raise SendFailed("connection lost before the server answered", maybe_delivered=True)
         if response.code != 200:
             body = response.body if isinstance(response.body, dict) else {}
             reason = body.get("reason") or body.get("message") or body.get("developerMessage") or ""
             raise SendFailed(f"server answered {response.code} {reason}".strip())
         return response
+
+    def wait_online(self, timeout: float) -> bool:
+        return self._online.wait(timeout)
+
+    def was_delivered(self, cid: str, text: str, since_ms: int) -> bool:
+        """Ask the server's chat history whether we already sent ``text`` in ``cid`` since ``since_ms``."""
+        response = self.request(frames.list_messages_frame(cid, count=HISTORY_CHECK))
+        return any(entry.sender_id == self.auth.unb and entry.text == text and entry.created_at >= since_ms
+                   for entry in history_entries(response.body))
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.account_id, self.alias, self.auth.unb, self.state, self.since_ms,
@@ -343,6 +363,10 @@ class Session:
             return
         self.state = state
         self.since_ms = ev.now_ms()
+        if state == ev.ONLINE:
+            self._online.set()
+        else:
+            self._online.clear()
         self._bus.emit(ev.StateChanged(self.account_id, state=state, previous=previous, reason=reason))
 
 

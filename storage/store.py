@@ -17,6 +17,8 @@ database failure. Wrong arguments (an unknown field, an unknown reply status) ra
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -64,6 +66,8 @@ class Store:
         self._writer = for_writes(self._engine)
         self._dialect = self._engine.dialect.name
         self._sql = Statements.build(self._dialect)
+        self._write_gate: AbstractContextManager[object] = (
+            threading.Lock() if self._dialect == "sqlite" else contextlib.nullcontext())
 
     def close(self) -> None:
         self._engine.dispose()
@@ -94,8 +98,14 @@ class Store:
         with self._transaction(self._engine) as conn, Session(conn, expire_on_commit=False) as session:
             yield session
 
-    def _write(self) -> AbstractContextManager[Connection]:
-        return self._transaction(self._writer)
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        # SQLite has one writer at a time; a thread that loses the race sleeps in SQLite's busy handler in
+        # 1, 2, 5, 10 … ms steps, which is where tail latency came from. Queueing this process's writers on
+        # a lock instead wakes the next one the moment the last commits (busy_timeout still arbitrates
+        # between processes). PostgreSQL needs no such thing.
+        with self._write_gate, self._transaction(self._writer) as conn:
+            yield conn
 
     def _execute(self, stmt: Executable, params: Mapping[str, Any]) -> None:
         with self._write() as conn:
@@ -161,34 +171,24 @@ class Store:
 
     # -- inbound messages ----------------------------------------------------------------------------------------
 
-    def record_inbound(
-        self,
-        *,
-        account_id: str,
-        cid: str,
-        message_id: str,
-        kind: str,
-        created_at_ms: int,
-        received_at_ms: int,
-        text: str = "",
-        sender_id: str | None = None,
-        sender_nick: str | None = None,
-        item_id: str | None = None,
-    ) -> int:
-        """Store a pushed message before deciding on it; returns its id for `set_decision`."""
-        params = {
-            "account_id": account_id,
-            "cid": cid,
-            "message_id": message_id,
-            "kind": kind,
-            "sender_id": sender_id,
-            "sender_nick": sender_nick,
-            "item_id": item_id,
-            "text": text,
-            "created_at_ms": created_at_ms,
-            "received_at_ms": received_at_ms,
-        }
-        return self._insert_returning_id(self._sql.insert_inbound, params)
+    def record_inbound(self, **fields: Any) -> int:
+        """Store a pushed message before deciding on it; returns its id for `set_decision`.
+
+        Fields: account_id, cid, message_id, kind, created_at_ms, received_at_ms, and optionally text,
+        sender_id, sender_nick, item_id."""
+        return self._insert_returning_id(self._sql.insert_inbound, _inbound_params(**fields))
+
+    def accept_inbound(self, *, ttl_ms: int, **fields: Any) -> int | None:
+        """`mark_seen` and `record_inbound` in one transaction (the per-message hot path): the new row's id,
+        or None when this message id was already seen. A message without an id is always recorded."""
+        params = _inbound_params(**fields)
+        with self._write() as conn:
+            if params["message_id"]:
+                seen = {"account_id": params["account_id"], "message_id": params["message_id"],
+                        "seen_at_ms": params["received_at_ms"], "expires_at_ms": params["received_at_ms"] + ttl_ms}
+                if conn.execute(self._sql.mark_seen, seen).first() is None:
+                    return None
+            return conn.execute(self._sql.insert_inbound, params).scalar_one()
 
     def set_decision(self, inbound_id: int, decision: str, rule: str | None, decided_at_ms: int) -> None:
         params = {"row_id": inbound_id, "decision": decision, "rule": rule, "decided_at_ms": decided_at_ms}
@@ -220,7 +220,8 @@ class Store:
         decided_at_ms: int,
         inbound_id: int | None = None,
     ) -> int:
-        """Record a reply about to be sent (status pending); returns its id for `mark_reply`."""
+        """Record a reply about to be sent (status pending); returns its id for `mark_reply`. The inbound
+        message it answers (if any) is marked "replied" by `rule` in the same transaction."""
         params = {
             "account_id": account_id,
             "cid": cid,
@@ -232,7 +233,11 @@ class Store:
             "status": ReplyStatus.PENDING.value,
             "attempts": 0,
         }
-        return self._insert_returning_id(self._sql.insert_reply, params)
+        with self._write() as conn:
+            if inbound_id is not None:
+                conn.execute(self._sql.set_decision, {"row_id": inbound_id, "decision": "replied", "rule": rule,
+                                                      "decided_at_ms": decided_at_ms})
+            return conn.execute(self._sql.insert_reply, params).scalar_one()
 
     def record_manual_reply(
         self, *, account_id: str, cid: str, text: str, at_ms: int, to_id: str = ""
@@ -437,3 +442,30 @@ def _reply_line(reply: Reply) -> ChatLine:
         status=reply.status,
         row_id=reply.id,
     )
+
+
+def _inbound_params(
+    *,
+    account_id: str,
+    cid: str,
+    message_id: str,
+    kind: str,
+    created_at_ms: int,
+    received_at_ms: int,
+    text: str = "",
+    sender_id: str | None = None,
+    sender_nick: str | None = None,
+    item_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "cid": cid,
+        "message_id": message_id,
+        "kind": kind,
+        "sender_id": sender_id,
+        "sender_nick": sender_nick,
+        "item_id": item_id,
+        "text": text,
+        "created_at_ms": created_at_ms,
+        "received_at_ms": received_at_ms,
+    }
