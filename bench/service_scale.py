@@ -60,7 +60,7 @@ class Reconnects:
 
 
 def start_sim(extra: list[str]) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "--tls", "--log-level", "ERROR", *extra],
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "--log-level", "ERROR", *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
     urls = json.loads(proc.stdout.readline())
     return proc, urls
@@ -78,7 +78,7 @@ def create_accounts(control: str, prefix: str, count: int) -> list[tuple[str, st
 
 def write_config(path: Path, urls: dict, accounts: list[tuple[str, str]], db: Path) -> None:
     lines = ["server:", f"  ws: {urls['ws']}", f"  api: {urls['api']}", f"  passport: {urls['passport']}",
-             f"  ca: {urls['ca']}", f"database: sqlite:///{db}", "settings:", "  debounce_seconds: 0",
+             *([f"  ca: {urls['ca']}"] if "ca" in urls else []), f"database: sqlite:///{db}", "settings:", "  debounce_seconds: 0",
              "  start_spread_seconds: 5", "  log_level: WARNING", "accounts:"]
     for unb, cookie in accounts:
         lines += [f"  - id: s{unb}", f"    cookie: {json.dumps(cookie)}", "    keywords:",
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--load-accounts", type=int, default=100)
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--no-floor", action="store_true", help="skip the bare-loop floor")
+    parser.add_argument("--plain", action="store_true", help="ws:// and http:// instead of TLS")
     args = parser.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -148,11 +149,11 @@ def main() -> None:
     from core.config import load_config
     from core.service import Service
 
-    sim, urls = start_sim([])
+    sim, urls = start_sim([] if args.plain else ["--tls"])
     control = urls["control"]
-    # The control API is HTTPS too: trust the simulator's CA here and in the spawned load process.
-    os.environ["REQUESTS_CA_BUNDLE"] = urls["ca"]
-    print(f"simulator: {urls['ws']} (TLS), {args.accounts} service accounts, "
+    if "ca" in urls:  # the control API is HTTPS too: trust the simulator's CA here and in the load process
+        os.environ["REQUESTS_CA_BUNDLE"] = urls["ca"]
+    print(f"simulator: {urls['ws']}, {args.accounts} service accounts, "
           f"load {args.rate:.0f} msg/s over {args.load_accounts} accounts for {args.load_seconds:.0f} s")
     try:
         if not args.no_floor:

@@ -45,6 +45,7 @@ class Service:
         self.jobs: Jobs | None = None
         self.manager: AccountManager | None = None
         self._demo_cookies: dict[str, str] = {}
+        self._persisted: dict[str, tuple] = {}
 
     def start(self) -> None:
         endpoints = self._endpoints()
@@ -79,11 +80,17 @@ class Service:
         return self.store.cleanup(ev.now_ms(), retention_ms)
 
     def _persist_sync(self) -> None:
+        """Write each session's sync position and state — only those that moved since the last run, so a
+        thousand idle accounts cost nothing here."""
         assert self.manager is not None and self.store is not None
         for session in self.manager.sessions():
+            current = (session.sync_pts, session.state, session.since_ms, session.last_error)
+            if self._persisted.get(session.account_id) == current:
+                continue
             self.store.upsert_account_state(session.account_id, sync_pts=session.sync_pts,
                                             state=session.state, state_since_ms=session.since_ms,
                                             last_error=session.last_error or None)
+            self._persisted[session.account_id] = current
 
     def _reload(self, new: Config) -> None:
         if new.server != self.config.server or new.database != self.config.database:

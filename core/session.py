@@ -25,7 +25,7 @@ import websocket
 from core import events as ev
 from core.auth import AccountAuth
 from core.backoff import Backoff
-from core.connection import WsOptions, open_socket
+from core.connection import Channel, WsOptions, open_socket
 from core.goofish import frames
 from core.goofish.decode import decode_item
 from core.goofish.errors import FrameError, GoofishError, RiskControl, SessionExpired
@@ -110,8 +110,8 @@ class Session:
         self.sync_pts = initial_sync_pts
         self._stop = threading.Event()
         self._online = threading.Event()
-        self._ws: websocket.WebSocket | None = None
-        self._ws_lock = threading.Lock()  # guards the _ws reference, not the socket's I/O
+        self._ws: Channel | None = None
+        self._ws_lock = threading.Lock()  # guards the _ws reference; Channel guards the socket's I/O
         self._waiters: dict[str, _Waiter] = {}
         self._waiters_lock = threading.Lock()
         self._heartbeat_mid: str | None = None
@@ -185,7 +185,7 @@ class Session:
         try:
             ws.send(frames.dumps(frame))
         except (websocket.WebSocketException, OSError):
-            ws.abort()
+            ws.abort()  # the reader sees the dead socket and reconnects
 
     def send_text(self, cid: str, to_id: str, text: str) -> Response:
         frame = frames.send_text_frame(cid, to_id, self.auth.unb, text)
@@ -238,7 +238,7 @@ class Session:
 
     def _connect_and_serve(self) -> None:
         token = self.auth.token()
-        ws = open_socket(self._ws_options, self.auth.jar.to_header(), self._tuning.connect_timeout)
+        ws = Channel(open_socket(self._ws_options, self.auth.jar.to_header(), self._tuning.connect_timeout))
         with self._ws_lock:
             self._ws = ws
         try:
@@ -252,9 +252,9 @@ class Session:
                 self._ws = None
             self._heartbeat_mid = None
             self._fail_waiters()
-            ws.shutdown()
+            ws.close()
 
-    def _register(self, ws: websocket.WebSocket, access_token: str) -> None:
+    def _register(self, ws: Channel, access_token: str) -> None:
         reg = frames.reg_frame(access_token, self.auth.device_id, self._ws_options.im_user_agent)
         ws.send(frames.dumps(reg))
         deadline = time.monotonic() + self._tuning.connect_timeout
@@ -272,14 +272,13 @@ class Session:
         position = self.sync_pts or int((time.time() - self._tuning.max_message_age) * 1_000_000)
         ws.send(frames.dumps(frames.ack_diff_frame(position)))
 
-    def _serve(self, ws: websocket.WebSocket) -> None:
-        ws.settimeout(min(RECV_TICK, self._tuning.heartbeat_timeout))
+    def _serve(self, ws: Channel) -> None:
+        tick = min(RECV_TICK, self._tuning.heartbeat_timeout / 2)
         while not self._stop.is_set():
             if self._heartbeat_overdue():
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
-            try:
-                raw = ws.recv()
-            except websocket.WebSocketTimeoutException:
+            raw = ws.recv(tick)
+            if raw is None:
                 continue
             if not raw:  # a close frame: the server ended the connection normally
                 return
@@ -290,16 +289,14 @@ class Session:
                 continue
             self._handle(ws, frame)
 
-    def _recv(self, ws: websocket.WebSocket, deadline: float) -> Response | Push:
+    def _recv(self, ws: Channel, deadline: float) -> Response | Push:
         """One parsed frame before ``deadline`` (used while registering)."""
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or self._stop.is_set():
                 raise SendFailed("no /reg answer in time")
-            ws.settimeout(left)
-            try:
-                raw = ws.recv()
-            except websocket.WebSocketTimeoutException:
+            raw = ws.recv(min(left, RECV_TICK))
+            if raw is None:
                 continue
             if not raw:
                 raise SendFailed("server closed the connection during /reg")
@@ -308,7 +305,7 @@ class Session:
             except FrameError as exc:
                 log.warning("%s: skipped a malformed frame: %s", self.account_id, exc)
 
-    def _handle(self, ws: websocket.WebSocket, frame: Response | Push) -> None:
+    def _handle(self, ws: Channel, frame: Response | Push) -> None:
         if isinstance(frame, Response):
             self._on_response(frame)
             return
