@@ -89,16 +89,6 @@ class AccountManager:
                 self._bus.emit(ev.AccountError(account_id, message=f"could not start: {exc}"))
         settle_memory()
 
-
-def settle_memory() -> None:
-    """Once the sessions exist, move their long-lived objects out of the collector's reach.
-
-    A thousand sessions are ~10⁶ objects that live for the whole run; every full collection walked them
-    all (tens of ms with the GIL held: the tail of reply latency and heartbeat lateness). ``gc.freeze``
-    parks what exists now in a permanent generation; garbage made later is collected as usual."""
-    gc.collect()
-    gc.freeze()
-
     def start(self, account_id: str) -> None:
         with self._lock_for(account_id):
             if account_id in self._running or self._closing.is_set():
@@ -257,3 +247,12 @@ def _advance_sync(session: Session, position: int) -> None:
     if position > session.sync_pts:
         session.sync_pts = position
 
+
+def settle_memory() -> None:
+    """Once the sessions exist, move their long-lived objects out of the collector's reach.
+
+    A thousand sessions are ~10⁶ objects that live for the whole run; every full collection walked them
+    all (tens of ms with the GIL held: the tail of reply latency and heartbeat lateness). ``gc.freeze``
+    parks what exists now in a permanent generation; garbage made later is collected as usual."""
+    gc.collect()
+    gc.freeze()
