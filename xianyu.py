@@ -55,7 +55,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from core.goofish.decode import decode_lines
 
     try:
-        handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8", errors="replace")
+        handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         print(f"xianyu.py decode: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_CONFIG

@@ -43,13 +43,17 @@ KEYWORD, REPLY = "价格", "现价 99 元，拍下即发"
 
 
 class Reconnects:
-    """Counts backoff transitions (a healthy run has none) and why they happened."""
+    """Counts backoff transitions (a healthy run has none) and why they happened; also keeps the
+    service's own view of reply latency (socket read → server's answer to the send)."""
 
     def __init__(self) -> None:
         self.count = 0
         self._reasons: dict[str, int] = {}
+        self.internal_ms: list[float] = []
 
     def emit(self, event) -> None:
+        if hasattr(event, "latency_ms"):
+            self.internal_ms.append(event.latency_ms)
         if getattr(event, "state", None) == "backoff":
             self.count += 1
             reason = event.reason.split(";")[0]
@@ -96,6 +100,11 @@ def rss_kib() -> int:
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -157,12 +166,13 @@ def main() -> None:
           f"load {args.rate:.0f} msg/s over {args.load_accounts} accounts for {args.load_seconds:.0f} s")
     try:
         if not args.no_floor:
-            floor_accounts = create_accounts(control, "880", args.load_accounts)
-            floor = run_floor(urls, floor_accounts, lambda unbs: run_load(
-                control, unbs, args.rate, args.load_seconds), KEYWORD, REPLY)
-            since = {}
-            print(describe("floor  push→reply (bare websocket-client loop)",
-                           replies_since(control, [u for u, _ in floor_accounts], since)))
+            # The same shape as the service run: as many connections, the load on the first few.
+            floor_accounts = create_accounts(control, "880", args.accounts)
+            floor_targets = [unb for unb, _ in floor_accounts[: args.load_accounts]]
+            floor = run_floor(urls, floor_accounts, lambda _unbs: run_load(
+                control, floor_targets, args.rate, args.load_seconds), KEYWORD, REPLY)
+            print(describe(f"floor  push→reply (bare websocket-client loop, {args.accounts} connections)",
+                           replies_since(control, floor_targets, {})))
             print(f"floor  answered {floor} messages")
 
         accounts = create_accounts(control, "220", args.accounts)
@@ -206,7 +216,12 @@ def main() -> None:
 
         targets = [unb for unb, _ in accounts[: args.load_accounts]]
         since = last_seq(control, targets)
+        reconnects.internal_ms.clear()
+        cpu0, sim0, wall0 = cpu_seconds(), process_cpu(sim.pid), time.monotonic()
         posted = run_load(control, targets, args.rate, args.load_seconds)
+        wall = time.monotonic() - wall0
+        print(f"service: CPU under load {(cpu_seconds() - cpu0) / wall * 100:.0f} % of one core "
+              f"(simulator {(process_cpu(sim.pid) - sim0) / wall * 100:.0f} %)")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             latencies = replies_since(control, targets, since)
@@ -215,6 +230,7 @@ def main() -> None:
             time.sleep(0.5)
         print(f"service: posted {posted}, answered {len(latencies)}")
         print(describe("service push→reply (keyword, debounce 0)", latencies))
+        print(describe("service internal read→answered", reconnects.internal_ms))
         print(f"service: {reconnects.count} reconnects during the run {reconnects.reasons()}")
         stop0 = time.monotonic()
         service.stop()

@@ -125,8 +125,9 @@ class Settings:
         3.0, "wait this long for a buyer's follow-up messages, then answer the last; 0 = off",
         minimum=0, per_account=True,
     )
-    takeover_minutes: int = _setting(
-        10, "pause a chat after the seller replies by hand; 0 = off", minimum=0, per_account=True
+    takeover_minutes: float = _setting(
+        10, "pause a chat after the seller replies by hand (fractions allowed); 0 = off", minimum=0,
+        per_account=True
     )
     connect_timeout: float = _setting(10.0, "WebSocket connect timeout in seconds", minimum=1, per_account=True)
     http_timeout: float = _setting(10.0, "HTTP request timeout in seconds", minimum=1, per_account=True)

@@ -56,7 +56,7 @@ class AccountManager:
         self._handlers = ThreadPoolExecutor(max_workers=settings.handler_threads, thread_name_prefix="handler")
         self._debouncer = Debouncer()
         self.pipeline = Pipeline(store, bus, ChatDispatcher(self._handlers, settings.messages_in_flight),
-                                 self._debouncer, self.rules_for)
+                                 self._debouncer, self.rules_for, self.session)
         self._rules: dict[str, AccountRules] = {}
         self._running: dict[str, _Running] = {}
         self._locks: dict[str, threading.Lock] = {}
@@ -223,6 +223,7 @@ class AccountManager:
                                ca=self._endpoints.ca, proxy=account.proxy)
         return Session(account.id, account.alias or "", auth, ws_options, tuning, self._bus,
                        on_message=self.pipeline.on_message, on_synced=_advance_sync,
+                       on_online=self.pipeline.recover,
                        initial_sync_pts=state.sync_pts if state else 0)
 
     def _add_jobs(self, account: AccountConfig, session: Session) -> None:

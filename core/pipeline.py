@@ -78,13 +78,19 @@ class AccountRules:
 
 class Pipeline:
     def __init__(self, store: Store, bus: ev.EventBus, dispatcher: ChatDispatcher, debouncer: Debouncer,
-                 rules_for: Callable[[str], AccountRules | None]) -> None:
+                 rules_for: Callable[[str], AccountRules | None],
+                 session_for: Callable[[str], Session | None]) -> None:
         self._store = store
         self._bus = bus
         self._dispatcher = dispatcher
         self._debouncer = debouncer
         self._rules_for = rules_for
+        # Replies go out on the account's *current* session: a restart during a debounce window must not
+        # send on the stopped one.
+        self._session_for = session_for
         self._pauses = PauseBook(store)
+        self._inflight: set[int] = set()  # recorded buyer messages not yet decided, in this process
+        self._inflight_lock = threading.Lock()
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
@@ -113,6 +119,8 @@ class Pipeline:
         inbound_id = self._record(account_id, event, received_ms)
         if inbound_id is None:
             return  # replayed or re-pushed: answered (or deliberately not) the first time
+        with self._inflight_lock:
+            self._inflight.add(inbound_id)
         session.messages_in += 1
         self._bus.emit(ev.MessageReceived(account_id, cid=event.cid, sender_id=event.sender_id or "",
                                           sender_nick=event.sender_nick or "", text=event.text or "",
@@ -121,12 +129,10 @@ class Pipeline:
         settings = rules.config.effective
         if event.created_at and received_ms - event.created_at > settings.max_message_age * 1000:
             self._decided(account_id, event, inbound_id, "too_old")
-            return
-        if self._pauses.paused(account_id, event.cid, received_ms):
-            self._decided(account_id, event, inbound_id, "paused")
+            self._settled(inbound_id)
             return
         if settings.debounce_seconds <= 0:
-            self._reply(session, event, inbound_id, received_ms)
+            self._answer(session, event, inbound_id, received_ms)
             return
         key = (account_id, event.cid)
         with self._bursts_lock:
@@ -140,10 +146,42 @@ class Pipeline:
         for earlier in burst:
             if earlier != inbound_id:
                 self._store.set_decision(earlier, "debounced", None, ev.now_ms())
-        if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
-            self._decided(session.account_id, event, inbound_id, "paused")
+                self._settled(earlier)
+        self._answer(session, event, inbound_id, received_ms)
+
+    def recover(self, session: Session) -> None:
+        """On (re)connect: answer buyer messages this account recorded but never decided on — the process
+        stopped (or crashed) between recording and replying. Sync replay would not bring them back: they
+        were ACKed and marked seen."""
+        rules = self._rules_for(session.account_id)
+        if rules is None:
             return
-        self._reply(session, event, inbound_id, received_ms)
+        since = ev.now_ms() - int(rules.config.effective.max_message_age * 1000)
+        for row in self._store.undecided_chats(session.account_id, since):
+            with self._inflight_lock:
+                if row.id in self._inflight:
+                    continue  # still on its way through this process (debounce, queue)
+                self._inflight.add(row.id)
+            event = ImEvent(kind="chat", cid=row.cid, sender_id=row.sender_id, sender_nick=row.sender_nick,
+                            text=row.text, item_id=row.item_id, message_id=row.message_id,
+                            created_at=row.created_at_ms)
+            self._dispatcher.submit((session.account_id, row.cid), lambda e=event, i=row.id, r=row:
+                                    self._answer(session, e, i, r.received_at_ms))
+
+    def _answer(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
+        """The end of the checks: a paused chat stays quiet, anything else goes to the reply chain."""
+        try:
+            if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
+                self._decided(session.account_id, event, inbound_id, "paused")
+            else:
+                self._reply(self._session_for(session.account_id) or session, event, inbound_id,
+                            received_ms)
+        finally:
+            self._settled(inbound_id)
+
+    def _settled(self, inbound_id: int) -> None:
+        with self._inflight_lock:
+            self._inflight.discard(inbound_id)
 
     def _reply(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
         account_id = session.account_id
@@ -259,6 +297,8 @@ class Pipeline:
         self._bus.emit(ev.ChatResumed(account_id, cid=cid))
 
     def _record_only(self, session: Session, event: ImEvent, received_ms: int) -> None:
+        if event.kind == "arouse":
+            return  # a session hint re-sent on every connect, not a message: nothing to keep
         # Notices and order cards carry their own message id and are re-pushed like chat messages;
         # read receipts and session events point at *other* messages' ids, so they are not deduped.
         dedupe = event.kind in ("system", "order")

@@ -7,6 +7,7 @@ sockets → join the pool with a timeout → dispose the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from typing import Any
@@ -94,8 +95,11 @@ class Service:
 
     def _reload(self, new: Config) -> None:
         if new.server != self.config.server or new.database != self.config.database:
-            self.bus.emit(ev.AccountError("*", message="server/database changes need a restart; "
-                                                       "account changes were applied"))
+            # Sessions cannot move to other endpoints or another database while running: keep the
+            # running ones, apply the account edits, and say so.
+            self.bus.emit(ev.AccountError("*", message="server/database changes take effect after a "
+                                                       "restart; account changes were applied"))
+            new = dataclasses.replace(new, server=self.config.server, database=self.config.database)
         self.config = new
         assert self.manager is not None
         self.manager.apply_config(new)

@@ -97,6 +97,7 @@ class Session:
                  on_message: Callable[[Session, ImEvent], None],
                  on_synced: Callable[[Session, int], None],
                  verifier: Callable[[Session, RiskControl], bool] | None = None,
+                 on_online: Callable[[Session], None] | None = None,
                  initial_sync_pts: int = 0) -> None:
         self.account_id = account_id
         self.alias = alias
@@ -110,6 +111,8 @@ class Session:
         self.sync_pts = initial_sync_pts
         self._stop = threading.Event()
         self._online = threading.Event()
+        self._went_online = False
+        self._on_online = on_online
         self._ws: Channel | None = None
         self._ws_lock = threading.Lock()  # guards the _ws reference; Channel guards the socket's I/O
         self._waiters: dict[str, _Waiter] = {}
@@ -130,14 +133,14 @@ class Session:
         attempt = 0
         self._set_state(ev.STARTING, "starting")
         while not self._stop.is_set():
+            self._went_online = False
             try:
                 self._connect_and_serve()
-                attempt = 0  # a session that came online resets the backoff
                 reason = "connection closed"
             except RiskControl as exc:
                 if self._handle_risk(exc):
                     continue
-                return
+                break
             except SessionExpired:
                 self._set_state(ev.LOGIN_REQUIRED, "login expired: paste a fresh cookie for this account")
                 self._stop.wait(RISK_RETRY)
@@ -146,7 +149,8 @@ class Session:
                 reason = _describe(exc)
             if self._stop.is_set():
                 break
-            attempt += 1
+            # A connection that got online starts the backoff over; one that never did climbs it.
+            attempt = 1 if self._went_online else attempt + 1
             delay = self._tuning.backoff.next_delay(attempt)
             self._set_state(ev.BACKOFF, f"{reason}; retry in {delay:.1f}s")
             self._stop.wait(delay)
@@ -245,7 +249,10 @@ class Session:
             if self._stop.is_set():
                 return
             self._register(ws, token.access_token)
+            self._went_online = True
             self._set_state(ev.ONLINE, "registered")
+            if self._on_online is not None:
+                self._on_online(self)
             self._serve(ws)
         finally:
             with self._ws_lock:

@@ -194,6 +194,15 @@ class Store:
         params = {"row_id": inbound_id, "decision": decision, "rule": rule, "decided_at_ms": decided_at_ms}
         self._execute(self._sql.set_decision, params)
 
+    def undecided_chats(self, account_id: str, since_ms: int, limit: int = 500) -> list[InboundMessage]:
+        """Buyer messages recorded but never decided on (the process stopped in between), oldest first."""
+        query = (select(InboundMessage)
+                 .where(InboundMessage.account_id == account_id, InboundMessage.kind == "chat",
+                        InboundMessage.decision.is_(None), InboundMessage.received_at_ms >= since_ms)
+                 .order_by(InboundMessage.received_at_ms, InboundMessage.id).limit(limit))
+        with self._read() as session:
+            return list(session.exec(query))
+
     def recent_messages(
         self, account_id: str | None = None, cid: str | None = None, limit: int = 100
     ) -> list[InboundMessage]:
