@@ -63,6 +63,28 @@ class Reconnects:
         return dict(self._reasons)
 
 
+class GcPauses:
+    """Collector pauses per generation (a full collection holds the GIL: every thread waits)."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def clear(self) -> None:
+        for values in self.pauses.values():
+            values.clear()
+
+    def summary(self) -> str:
+        return ", ".join(f"gen{g}: {len(v)}× max {max(v, default=0):.1f} ms" for g, v in self.pauses.items())
+
+
 def start_sim(extra: list[str]) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen([sys.executable, "-m", "sim", "--log-level", "ERROR", *extra],
                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -158,6 +180,8 @@ def main() -> None:
     from core.config import load_config
     from core.service import Service
 
+    gc_pauses = GcPauses()
+
     sim, urls = start_sim([] if args.plain else ["--tls"])
     control = urls["control"]
     if "ca" in urls:  # the control API is HTTPS too: trust the simulator's CA here and in the load process
@@ -217,6 +241,7 @@ def main() -> None:
         targets = [unb for unb, _ in accounts[: args.load_accounts]]
         since = last_seq(control, targets)
         reconnects.internal_ms.clear()
+        gc_pauses.clear()
         cpu0, sim0, wall0 = cpu_seconds(), process_cpu(sim.pid), time.monotonic()
         posted = run_load(control, targets, args.rate, args.load_seconds)
         wall = time.monotonic() - wall0
@@ -231,6 +256,7 @@ def main() -> None:
         print(f"service: posted {posted}, answered {len(latencies)}")
         print(describe("service push→reply (keyword, debounce 0)", latencies))
         print(describe("service internal read→answered", reconnects.internal_ms))
+        print(f"service: collector pauses under load: {gc_pauses.summary()}")
         print(f"service: {reconnects.count} reconnects during the run {reconnects.reasons()}")
         stop0 = time.monotonic()
         service.stop()

@@ -84,14 +84,15 @@ class Service:
         """Write each session's sync position and state — only those that moved since the last run, so a
         thousand idle accounts cost nothing here."""
         assert self.manager is not None and self.store is not None
+        moved = []
         for session in self.manager.sessions():
             current = (session.sync_pts, session.state, session.since_ms, session.last_error)
-            if self._persisted.get(session.account_id) == current:
-                continue
-            self.store.upsert_account_state(session.account_id, sync_pts=session.sync_pts,
-                                            state=session.state, state_since_ms=session.since_ms,
-                                            last_error=session.last_error or None)
-            self._persisted[session.account_id] = current
+            if self._persisted.get(session.account_id) != current:
+                moved.append((session.account_id, current))
+        self.store.save_progress([{"account_id": account_id, "sync_pts": pts, "state": state,
+                                   "state_since_ms": since, "last_error": error or None}
+                                  for account_id, (pts, state, since, error) in moved])
+        self._persisted.update(moved)
 
     def _reload(self, new: Config) -> None:
         if new.server != self.config.server or new.database != self.config.database:

@@ -33,6 +33,10 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
+    # No checkpoint inside a commit: the committing thread would copy the WAL into the database and
+    # fsync while holding the write lock (100–200 ms stalls of every writer). Store checkpoints from a
+    # thread of its own instead (PASSIVE: writers carry on meanwhile).
+    "PRAGMA wal_autocheckpoint=0",
 )
 # Account threads hold a connection only for one short transaction, so a modest pool serves many threads; the
 # overflow absorbs bursts (a flood of messages) instead of making threads wait for pool_timeout.

@@ -18,13 +18,14 @@ database failure. Wrong arguments (an unknown field, an unknown reply status) ra
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, case, delete, func, tuple_
+from sqlalchemy import Connection, Engine, Executable, bindparam, case, delete, func, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
@@ -46,11 +47,16 @@ from storage.statements import Statements, upsert_into
 # How long after its decision a pending or sent reply can still explain an echo. Echoes come within seconds of
 # the send, but sends are retried with delays; a longer window would take more hand-typed repeats for echoes.
 ECHO_WINDOW_MS = 2 * 60_000
+# How often the WAL is folded into the database file (engine.py turns automatic checkpoints off).
+CHECKPOINT_SECONDS = 2.0
 # Cleanup deletes in chunks of this many rows, one transaction each, so SQLite's single write lock is never held
 # long enough to make message handling wait (a day of 200 messages/s is 17 million rows).
 _CLEANUP_CHUNK = 5_000
 _ACCOUNT_FIELDS = frozenset(AccountState.model_fields) - {"account_id"}
 _ATTEMPT_STATUSES = frozenset({ReplyStatus.SENT, ReplyStatus.FAILED})
+
+
+log = logging.getLogger(__name__)
 
 
 def _now_ms() -> int:
@@ -68,9 +74,27 @@ class Store:
         self._sql = Statements.build(self._dialect)
         self._write_gate: AbstractContextManager[object] = (
             threading.Lock() if self._dialect == "sqlite" else contextlib.nullcontext())
+        self._closed = threading.Event()
+        if self._dialect == "sqlite":
+            threading.Thread(target=self._checkpoints, name="sqlite-checkpoint", daemon=True).start()
 
     def close(self) -> None:
+        self._closed.set()
+        if self._dialect == "sqlite":
+            self._checkpoint("TRUNCATE")  # leave a small WAL behind
         self._engine.dispose()
+
+    def _checkpoints(self) -> None:
+        """Fold the WAL into the database every few seconds, off the writers' path (see engine.py)."""
+        while not self._closed.wait(CHECKPOINT_SECONDS):
+            self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        try:
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+        except DBAPIError as exc:  # a busy or closed database: the next round tries again
+            log.debug("checkpoint %s skipped: %s", mode, reason_of(exc))
 
     def __enter__(self) -> Store:
         return self
@@ -156,6 +180,19 @@ class Store:
         with self._write() as conn:
             row = conn.execute(stmt.returning(*table.c)).one()
         return AccountState(**row._mapping)
+
+    def save_progress(self, rows: list[dict[str, Any]]) -> None:
+        """Many accounts' ``sync_pts``/``state``/``state_since_ms``/``last_error`` in ONE transaction: the
+        periodic save must not hold the write lock a hundred times over while replies wait for it."""
+        if not rows:
+            return
+        table = AccountState.__table__  # type: ignore[attr-defined]
+        stmt = update(table).where(table.c.account_id == bindparam("row_id"))
+        now = _now_ms()
+        with self._write() as conn:
+            conn.execute(stmt, [{"row_id": r["account_id"], "sync_pts": r["sync_pts"], "state": r["state"],
+                                 "state_since_ms": r["state_since_ms"], "last_error": r["last_error"],
+                                 "updated_at_ms": now} for r in rows])
 
     # -- deduplication and once-only claims -----------------------------------------------------------------------
 
