@@ -102,10 +102,12 @@ def create_accounts(control: str, prefix: str, count: int) -> list[tuple[str, st
         return list(pool.map(one, range(count)))
 
 
-def write_config(path: Path, urls: dict, accounts: list[tuple[str, str]], db: Path) -> None:
+def write_config(path: Path, urls: dict, accounts: list[tuple[str, str]], db: Path,
+                 extra_settings: list[str]) -> None:
     lines = ["server:", f"  ws: {urls['ws']}", f"  api: {urls['api']}", f"  passport: {urls['passport']}",
              *([f"  ca: {urls['ca']}"] if "ca" in urls else []), f"database: sqlite:///{db}", "settings:", "  debounce_seconds: 0",
-             "  start_spread_seconds: 5", "  log_level: WARNING", "accounts:"]
+             "  start_spread_seconds: 5", "  log_level: WARNING", *(f"  {x}" for x in extra_settings),
+             "accounts:"]
     for unb, cookie in accounts:
         lines += [f"  - id: s{unb}", f"    cookie: {json.dumps(cookie)}", "    keywords:",
                   f"      - match: {KEYWORD}", f"        reply: {json.dumps(REPLY, ensure_ascii=False)}"]
@@ -173,6 +175,8 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--no-floor", action="store_true", help="skip the bare-loop floor")
     parser.add_argument("--plain", action="store_true", help="ws:// and http:// instead of TLS")
+    parser.add_argument("--setting", action="append", default=[], metavar="KEY: VALUE",
+                        help="an extra accounts.yml setting, e.g. --setting 'handler_threads: 32'")
     args = parser.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -202,7 +206,7 @@ def main() -> None:
         accounts = create_accounts(control, "220", args.accounts)
         tmp = Path(tempfile.mkdtemp(prefix="xianyu-bench-"))
         config_path = tmp / "accounts.yml"
-        write_config(config_path, urls, accounts, tmp / "bench.db")
+        write_config(config_path, urls, accounts, tmp / "bench.db", args.setting)
         config = load_config(config_path)
         gc.collect()
         rss_before = rss_kib()
