@@ -2,7 +2,10 @@
 
     Exception
      └── CoreError          base class: catch this to handle any deliberate core failure
-          └── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
+          ├── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
+          └── SendFailed    a frame did not reach the server (offline, rejected, no answer in time)
+    GoofishError (core.goofish.errors)
+     └── RegisterRejected   /reg answered with a non-200 code (bad or expired token)
 
 The protocol's own failures (token expiry, risk control, ...) live in core/goofish next to the code that
 detects them; add service-level exceptions here, under CoreError.
@@ -10,6 +13,8 @@ detects them; add service-level exceptions here, under CoreError.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from core.goofish.errors import GoofishError
 
 
 class CoreError(Exception):
@@ -39,3 +44,18 @@ class ConfigError(CoreError):
     def __init__(self, errors: Iterable[ConfigIssue]) -> None:
         self.errors: list[ConfigIssue] = sorted(errors, key=lambda issue: issue.line)
         super().__init__("\n".join(str(issue) for issue in self.errors))
+
+
+class SendFailed(CoreError):
+    """A message could not be delivered to the server (offline, rejected, no answer in time).
+
+    ``maybe_delivered`` is True when the frame was written but its answer never came (connection lost,
+    timeout): the server may have it, so a retry must first ask (``Session.was_delivered``)."""
+
+    def __init__(self, message: str, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
+
+
+class RegisterRejected(GoofishError):
+    """/reg was answered with a non-200 code (bad or expired token)."""

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from core import events as ev
 from core.config import AccountConfig, render_template
 from core.dispatch import ChatDispatcher, Debouncer
+from core.errors import SendFailed
 from core.goofish.messages import Event as ImEvent
 from core.rules import ReplyContext, ReplyDecision, Rule, decide
-from core.session import SendFailed, Session
+from core.session import Session
 from storage import Store
 
 log = logging.getLogger(__name__)

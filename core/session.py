@@ -26,6 +26,7 @@ from core import events as ev
 from core.auth import AccountAuth
 from core.backoff import Backoff
 from core.connection import Channel, WsOptions, open_socket
+from core.errors import RegisterRejected, SendFailed
 from core.goofish import frames
 from core.goofish.decode import decode_item
 from core.goofish.errors import FrameError, GoofishError, RiskControl, SessionExpired
@@ -41,21 +42,6 @@ RECV_TICK = 5.0
 HISTORY_CHECK = 20
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
-
-
-class SendFailed(Exception):
-    """A message could not be delivered to the server (offline, rejected, no answer in time).
-
-    ``maybe_delivered`` is True when the frame was written but its answer never came (connection lost,
-    timeout): the server may have it, so a retry must first ask (``Session.was_delivered``)."""
-
-    def __init__(self, message: str, maybe_delivered: bool = False) -> None:
-        super().__init__(message)
-        self.maybe_delivered = maybe_delivered
-
-
-class RegisterRejected(GoofishError):
-    """/reg was answered with a non-200 code (bad or expired token)."""
 
 
 @dataclass(frozen=True)
