@@ -42,7 +42,7 @@ from bench.load import post_load  # noqa: E402
 KEYWORD, REPLY = "价格", "现价 99 元，拍下即发"
 
 
-class Reconnects:
+class RunEvents:
     """Counts backoff transitions (a healthy run has none) and why they happened; also keeps the
     service's own view of reply latency (socket read → server's answer to the send)."""
 
@@ -211,8 +211,8 @@ def main() -> None:
         gc.collect()
         rss_before = rss_kib()
         service = Service(config, watch_config=False)
-        reconnects = Reconnects()
-        service.bus.add(reconnects)
+        events = RunEvents()
+        service.bus.add(events)
         started = time.monotonic()
         service.start()
         while True:
@@ -244,7 +244,7 @@ def main() -> None:
 
         targets = [unb for unb, _ in accounts[: args.load_accounts]]
         since = last_seq(control, targets)
-        reconnects.internal_ms.clear()
+        events.internal_ms.clear()
         gc_pauses.clear()
         cpu0, sim0, wall0 = cpu_seconds(), process_cpu(sim.pid), time.monotonic()
         posted = run_load(control, targets, args.rate, args.load_seconds)
@@ -259,9 +259,9 @@ def main() -> None:
             time.sleep(0.5)
         print(f"service: posted {posted}, answered {len(latencies)}")
         print(describe("service push→reply (keyword, debounce 0)", latencies))
-        print(describe("service internal read→answered", reconnects.internal_ms))
+        print(describe("service internal read→answered", events.internal_ms))
         print(f"service: collector pauses under load: {gc_pauses.summary()}")
-        print(f"service: {reconnects.count} reconnects during the run {reconnects.reasons()}")
+        print(f"service: {events.count} reconnects during the run {events.reasons()}")
         stop0 = time.monotonic()
         service.stop()
         print(f"service: stopped in {time.monotonic() - stop0:.1f} s")

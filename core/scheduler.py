@@ -18,7 +18,6 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
@@ -28,12 +27,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 log = logging.getLogger(__name__)
 
 ACCOUNT_JOB_KINDS = ("heartbeat", "token", "keepalive")
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    job_id: str
-    next_run: datetime | None
 
 
 def job_id(kind: str, account_id: str) -> str:
@@ -81,14 +74,6 @@ class Jobs:
     def remove_account(self, account_id: str) -> None:
         for kind in ACCOUNT_JOB_KINDS:
             self.remove(kind, account_id)
-
-    def jobs_for(self, owner: str) -> list[JobInfo]:
-        suffix = f":{owner}"
-        return sorted((JobInfo(job.id, job.next_run_time) for job in self._scheduler.get_jobs()
-                       if job.id.endswith(suffix)), key=lambda info: info.job_id)
-
-    def count(self) -> int:
-        return len(self._scheduler.get_jobs())
 
 
 class Lateness:
