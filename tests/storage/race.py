@@ -18,12 +18,12 @@ NOW_MS = 1_700_000_000_000
 TTL_MS = 60_000
 
 
-def claimer(store: Store, kind: str, now_ms: int = NOW_MS) -> Callable[[int], bool]:
+def claimer(store: Store, kind: str, now_ms: int = NOW_MS, account: str = "acc") -> Callable[[int], bool]:
     """The claim under test, on key number `key`."""
     if kind == "seen":
-        return lambda key: store.mark_seen("acc", f"msg-{key}", TTL_MS, now_ms)
+        return lambda key: store.mark_seen(account, f"msg-{key}", TTL_MS, now_ms)
     if kind == "once":
-        return lambda key: store.claim_once("acc", f"cid-{key}", "greeting", now_ms)
+        return lambda key: store.claim_once(account, f"cid-{key}", "greeting", now_ms)
     raise ValueError(kind)
 
 
@@ -51,11 +51,11 @@ def claim_in_threads(
 
 
 def claim_in_process(
-    url: str, kind: str, keys: int, threads: int, start: Barrier, results: Queue[list[int]]
+    url: str, kind: str, account: str, keys: int, threads: int, start: Barrier, results: Queue[list[int]]
 ) -> None:
     """Child process body: open the store, warm up, wait for the sibling, race; put the keys won on `results`."""
     with Store(url) as store:
         won = claim_in_threads(
-            claimer(store, kind), keys, threads, before_start=lambda: start.wait(timeout=60)
+            claimer(store, kind, account=account), keys, threads, before_start=lambda: start.wait(timeout=60)
         )
         results.put(won)
