@@ -66,7 +66,9 @@ def test_two_processes_racing_win_each_key_once(store: Store, db_url: str) -> No
             results = context.Queue()
             account = f"acc-{kind}-{round_no}"
             workers = [
-                context.Process(target=claim_in_process, args=(db_url, kind, account, keys, 4, start, results))
+                context.Process(
+                    target=claim_in_process, args=(db_url, kind, account, keys, 4, start, results)
+                )
                 for _ in range(2)
             ]
             for worker in workers:
@@ -79,4 +81,6 @@ def test_two_processes_racing_win_each_key_once(store: Store, db_url: str) -> No
             if all(won):
                 overlapped = True
                 break
-        assert overlapped, f"{kind}: in five rounds one process always won nothing, so the race never overlapped"
+        assert overlapped, (
+            f"{kind}: in five rounds one process always won nothing, so the race never overlapped"
+        )
