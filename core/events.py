@@ -101,6 +101,52 @@ class OrderNotice(Event):
 
 
 @dataclass(frozen=True)
+class VerificationChanged(Event):
+    """A slider-verification job moved. ``phase``: queued (waiting for a browser slot; ``position`` in the
+    FIFO) → running (``attempt`` n) → solved | failed (tries used up: manual path) | gave_up (waited longer
+    than the slot timeout). ``url`` is the punish URL, which a seller may open by hand."""
+
+    phase: str
+    url: str
+    position: int = 0
+    attempt: int = 0
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class OrderChanged(Event):
+    """An order's state moved forward (stale or out-of-order notices emit nothing)."""
+
+    order_id: str
+    status: str
+    previous: str | None
+    item_id: str | None
+    buyer_nick: str
+
+
+@dataclass(frozen=True)
+class DeliveryChanged(Event):
+    """One unit of an order's delivery moved: reserved | sent | failed | cancelled | retrying.
+    ``code`` is always masked; the full code only ever goes to the buyer."""
+
+    order_id: str
+    unit: int
+    state: str
+    code: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StockLow(Event):
+    """A stock list fell to or below its threshold (once per crossing)."""
+
+    stock: str
+    left: int
+    threshold: int
+
+
+@dataclass(frozen=True)
 class AccountError(Event):
     message: str
 

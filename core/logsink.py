@@ -43,6 +43,17 @@ def format_event(event: ev.Event) -> str:
             return f"{who}: ▶ chat {event.cid} resumed"
         case ev.OrderNotice():
             return f"{who}: ¥ order {event.order_id or '?'} {event.status or 'notice'} [chat {event.cid}]"
+        case ev.VerificationChanged():
+            return f"{who}: {_verification_line(event)}"
+        case ev.OrderChanged():
+            was = f"{event.previous} → " if event.previous else ""
+            return f"{who}: ¥ order {event.order_id} {was}{event.status} (buyer {event.buyer_nick or '?'})"
+        case ev.DeliveryChanged():
+            code = f" code {event.code}" if event.code else ""
+            reason = f": {event.reason}" if event.reason else ""
+            return f"{who}: ⇒ order {event.order_id} unit {event.unit} {event.state}{code}{reason}"
+        case ev.StockLow():
+            return f"stock {event.stock!r} is low: {event.left} left (threshold {event.threshold})"
         case ev.AccountError():
             return f"{who}: error: {event.message}"
         case ev.ConfigReloaded():
@@ -53,8 +64,22 @@ def format_event(event: ev.Event) -> str:
     return f"{who}: {type(event).__name__}"
 
 
+def _verification_line(event: ev.VerificationChanged) -> str:
+    match event.phase:
+        case "queued":
+            return f"slider verification queued (position {event.position})"
+        case "running":
+            return f"slider verification attempt {event.attempt}"
+        case "solved":
+            return f"slider solved in {event.seconds:.1f} s"
+        case "failed":
+            return f"slider verification failed ({event.detail}); solve it by hand: {event.url}"
+    detail = f": {event.detail}" if event.detail else ""
+    return f"slider verification {event.phase}{detail}"
+
+
 _LEVELS = {ev.AccountError: logging.WARNING, ev.ReplyFailed: logging.WARNING,
-           ev.ConfigInvalid: logging.ERROR, ev.MessageDecided: logging.DEBUG}
+           ev.ConfigInvalid: logging.ERROR, ev.MessageDecided: logging.DEBUG, ev.StockLow: logging.WARNING}
 
 
 class LogSink:
