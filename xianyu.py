@@ -81,7 +81,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from core.app import run
 
-    return run(config_path=args.config, db_url=args.db, headless=args.no_tui, log_level=args.log_level)
+    if args.no_tui:
+        return run(config_path=args.config, db_url=args.db, headless=True, log_level=args.log_level)
+    from tui.app import run_dashboard
+    from tui.feed import LogLines
+
+    lines = LogLines()
+    return run(config_path=args.config, db_url=args.db, headless=False, log_level=args.log_level,
+               frontend=lambda service: run_dashboard(service, lines), log_handler=lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

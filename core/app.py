@@ -2,6 +2,8 @@
 
 A config error prints ``FILE:LINE: key.path: message`` lines and exits 2 with nothing started.
 Headless (``--no-tui``) logs one line per event; SIGINT/SIGTERM stop everything within 5 s.
+With a front end (the dashboard, which the CLI passes in: core never imports textual) the same log lines
+go to ``log_handler`` instead of stderr, and the service stops the same way when the front end returns.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 from core.config import load_config
 from core.errors import ConfigError
@@ -22,16 +25,44 @@ EXIT_OK = 0
 EXIT_CONFIG = 2
 
 
-def run(config_path: str, db_url: str | None = None, headless: bool = True,
-        log_level: str | None = None) -> int:
+Frontend = Callable[[Service], int]
+
+
+def run(config_path: str, db_url: str | None = None, headless: bool = True, log_level: str | None = None,
+        frontend: Frontend | None = None, log_handler: logging.Handler | None = None) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(log_level or config.settings.log_level)
-    # The Textual dashboard is not built yet (README: "Status"); until it is, both modes are headless.
-    return run_headless(config, db_url)
+    level = log_level or config.settings.log_level
+    setup_logging(level)
+    if headless or frontend is None:
+        return run_headless(config, db_url)
+    if not sys.stdout.isatty():
+        log.warning("standard output is not a terminal: running headless (--no-tui)")
+        return run_headless(config, db_url)
+    return run_frontend(config, db_url, frontend, log_handler, level)
+
+
+def run_frontend(config, db_url: str | None, frontend: Frontend, log_handler: logging.Handler | None,
+                 level: str) -> int:
+    """The service under a full-screen front end: nothing may write to the terminal while it runs."""
+    root = logging.getLogger()
+    root.handlers[:] = [log_handler] if log_handler is not None else [logging.NullHandler()]
+    service = Service(config, db_url)
+    service.bus.add(LogSink())  # the Log screen shows exactly the headless lines
+    try:
+        service.start()
+        log.info("%d account(s) configured; %s", len(config.accounts),
+                 "demo marketplace" if service.sim is not None else f"server {config.server.mode}")
+        code = frontend(service)
+    finally:
+        setup_logging(level)  # the terminal is ours again: shutdown lines go to stderr
+        log.info("stopping…")
+        service.stop()
+    log.info("stopped cleanly")
+    return code
 
 
 def run_headless(config, db_url: str | None) -> int:

@@ -75,6 +75,12 @@ class Jobs:
         for kind in ACCOUNT_JOB_KINDS:
             self.remove(kind, account_id)
 
+    def next_runs(self, owner: str) -> list[tuple[str, int | None]]:
+        """(job id, next run in epoch ms or None when paused) of one owner's jobs, for the dashboard."""
+        suffix = f":{owner}"
+        return sorted((job.id, int(job.next_run_time.timestamp() * 1000) if job.next_run_time else None)
+                      for job in self._scheduler.get_jobs() if job.id.endswith(suffix))
+
 
 class Lateness:
     """How late periodic jobs start, per kind: the heartbeat's promise is kept here or nowhere.

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from core import events as ev
-from core.config import AccountConfig, Config, ConfigWatcher
+from core.config import AccountConfig, Config, ConfigWatcher, load_config
 from core.errors import ConfigError
 from core.goofish.endpoints import LIVE, Endpoints
 from core.manager import AccountManager
@@ -93,6 +93,13 @@ class Service:
                                    "state_since_ms": since, "last_error": error or None}
                                   for account_id, (pts, state, since, error) in moved])
         self._persisted.update(moved)
+
+    def reload(self) -> Config:
+        """Read accounts.yml now (the dashboard's reload key) and apply it; a ConfigError leaves the running
+        config in place and names every problem as FILE:LINE."""
+        new = load_config(self.config.path)
+        self._reload(new)
+        return new
 
     def _reload(self, new: Config) -> None:
         if new.server != self.config.server or new.database != self.config.database:

@@ -461,6 +461,42 @@ class Store:
             if count < _CLEANUP_CHUNK:
                 return deleted
 
+    # -- dashboard reads (the TUI) -------------------------------------------------------------------------------
+
+    def counters_by_account(self, since_ms: int) -> dict[str, tuple[int, int]]:
+        """(buyer messages received, replies sent) per account since `since_ms`, in two grouped queries."""
+        messages = (select(InboundMessage.account_id, func.count())
+                    .where(InboundMessage.received_at_ms >= since_ms, InboundMessage.kind == "chat")
+                    .group_by(InboundMessage.account_id))
+        replies = (select(Reply.account_id, func.count())
+                   .where(Reply.decided_at_ms >= since_ms, Reply.status == ReplyStatus.SENT)
+                   .group_by(Reply.account_id))
+        with self._read() as session:
+            received = dict(session.exec(messages).all())
+            sent = dict(session.exec(replies).all())
+        return {account: (received.get(account, 0), sent.get(account, 0)) for account in received.keys() | sent}
+
+    def inbox(self, account_id: str | None = None, limit: int = 200) -> list[tuple[InboundMessage, Reply | None]]:
+        """The latest buyer messages, newest first, each with the reply that answered it (if any)."""
+        query = select(InboundMessage).where(InboundMessage.kind == "chat")
+        if account_id is not None:
+            query = query.where(InboundMessage.account_id == account_id)
+        query = query.order_by(InboundMessage.received_at_ms.desc(), InboundMessage.id.desc()).limit(limit)
+        with self._read() as session:
+            messages = list(session.exec(query))
+            ids = [m.id for m in messages]
+            replies = {r.inbound_id: r for r in session.exec(select(Reply).where(Reply.inbound_id.in_(ids)))} if ids else {}
+        return [(m, replies.get(m.id)) for m in messages]
+
+    def rule_hits(self, account_id: str, since_ms: int = 0) -> dict[str, int]:
+        """How many replies each rule sent for one account since `since_ms`."""
+        query = (select(Reply.rule, func.count())
+                 .where(Reply.account_id == account_id, Reply.decided_at_ms >= since_ms,
+                        Reply.status == ReplyStatus.SENT)
+                 .group_by(Reply.rule))
+        with self._read() as session:
+            return dict(session.exec(query).all())
+
 
 def _inbound_line(message: InboundMessage) -> ChatLine:
     assert message.id is not None  # loaded rows always have their id

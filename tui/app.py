@@ -1,0 +1,181 @@
+"""The dashboard app: screens as modes, one 4 Hz tick that drains service events, workers for every call.
+
+    service threads ──emit──▶ EventFeed (deque) ─┐
+    logging ─────────────────▶ LogLines (deque) ─┼─▶ tick (4 Hz, on the loop): Dashboard model, snapshots,
+                                                 │     then the visible screen redraws the cells that changed
+    keys ─▶ actions ─▶ worker thread ─▶ Backend (manager / service / store) ─▶ notification
+
+Nothing on the loop waits on I/O: ``snapshots()`` copies memory, everything else goes through ``call``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from core import events as ev
+from core.errors import ConfigError
+from core.session import Snapshot
+from tui.backend import Backend, ServiceBackend
+from tui.feed import EventFeed, LogLines
+from tui.format import summary
+from tui.model import CONVERSATIONS_KEPT, Dashboard, day_start
+from tui.screens.accounts import AccountsScreen
+from tui.screens.common import ConfirmScreen, SummaryBar
+from tui.screens.inbox import InboxScreen
+from tui.screens.log import LogScreen
+
+TICK_SECONDS = 0.25
+
+
+class XianyuApp(App[None]):
+    """The dashboard. ``backend`` is the service (or, in snapshot tests, fixed data); ``clock`` is ms."""
+
+    CSS_PATH = "styles.tcss"
+    TITLE = "xianyu"
+    MODES = {"accounts": AccountsScreen, "inbox": InboxScreen, "log": LogScreen}
+    BINDINGS = [
+        Binding("1", "switch_mode('accounts')", "Accounts"),
+        Binding("2", "switch_mode('inbox')", "Inbox"),
+        Binding("5", "switch_mode('log')", "Log"),
+        Binding("ctrl+r", "reload", "Reload config"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, backend: Backend, feed: EventFeed | None = None, log_lines: LogLines | None = None,
+                 clock: Callable[[], int] = ev.now_ms, load_storage: bool = True,
+                 handle_signals: bool = False) -> None:
+        super().__init__()
+        self.backend = backend
+        self.feed = feed
+        self.log_lines = log_lines
+        self.clock = clock
+        self.model = Dashboard(clock)
+        self.snapshots: list[Snapshot] = backend.snapshots()
+        self._load_storage = load_storage
+        self._handle_signals = handle_signals
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self._handle_signals:  # SIGTERM: the same clean exit as a confirmed quit
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+        if self._load_storage:
+            self.call(self._read_history, then=self._apply_history)
+        self.switch_mode("accounts")
+        self.set_interval(TICK_SECONDS, self.tick)
+
+    def _read_history(self) -> tuple[int, dict[str, tuple[int, int]], list, list]:
+        """Worker: today's counters, running pauses and recent chats from storage."""
+        now = self.clock()
+        since = day_start(now)
+        return (since, self.backend.counters(since), self.backend.pauses(now),
+                self.backend.conversations(CONVERSATIONS_KEPT * 2))
+
+    def _apply_history(self, loaded: tuple[int, dict[str, tuple[int, int]], list, list]) -> None:
+        since, counters, pauses, conversations = loaded
+        self.model.load_counters(counters, since)
+        self.model.load_pauses(pauses)
+        self.model.load_conversations(conversations)
+        self.tick()
+
+    def tick(self) -> None:
+        """Drain what the service said since the last tick, then redraw what changed."""
+        if self.feed is not None:
+            events = self.feed.drain()
+            self.model.apply(events)
+            self._notify_config(events)
+        if self.log_lines is not None:
+            self.model.add_log(self.log_lines.drain())
+        self.snapshots = self.backend.snapshots()
+        screen = self.screen
+        for bar in screen.query(SummaryBar):
+            bar.show(self)
+        refresh = getattr(screen, "refresh_data", None)
+        if refresh is not None:
+            refresh()
+
+    def header_summary(self) -> str:
+        return summary([s.state for s in self.snapshots])
+
+    def _notify_config(self, events: Iterable[ev.Event]) -> None:
+        for event in events:
+            if isinstance(event, ev.ConfigInvalid):
+                self.notify("\n".join(event.errors), title="accounts.yml has errors; the running config stays",
+                            severity="error", timeout=20)
+            elif isinstance(event, ev.ConfigReloaded) and (event.added or event.removed or event.changed):
+                self.notify(f"added {len(event.added)}, removed {len(event.removed)}, changed "
+                            f"{len(event.changed)}", title="accounts.yml reloaded")
+
+    # ---- calling the service -------------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., Any], *args: Any, done: str = "",
+             then: Callable[[Any], None] | None = None) -> None:
+        """Run a blocking backend call in a worker thread; report failures as notifications.
+
+        ``then`` gets the result back here on the loop."""
+        self.run_worker(self._call(fn, args, done, then), group="backend", exit_on_error=False)
+
+    async def _call(self, fn: Callable[..., Any], args: tuple, done: str,
+                    then: Callable[[Any], None] | None) -> None:
+        try:
+            result = await asyncio.to_thread(fn, *args)
+        except ConfigError as exc:
+            self.notify(str(exc), title="accounts.yml has errors; the running config stays", severity="error",
+                        timeout=20)
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message, never a dead dashboard
+            self.notify(f"{type(exc).__name__}: {exc}", title="failed", severity="error", timeout=10)
+            return
+        if then is not None:
+            then(result)
+        if done:
+            self.notify(done, timeout=4)
+
+    # ---- app-wide actions ------------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.call(self.backend.reload, then=lambda config: self.notify(
+            f"{len(config.accounts)} account(s) in {config.path.name}", title="accounts.yml reloaded"))
+
+    async def action_quit(self) -> None:
+        online = sum(1 for s in self.snapshots if s.state == ev.ONLINE)
+        if not online:
+            self.exit()
+            return
+
+        def answered(stop: bool | None) -> None:
+            if stop:
+                self.exit()
+        self.push_screen(ConfirmScreen(f"{online} account(s) online. Stop them all and quit?"), answered)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette lists every key of the current screen, so nothing needs remembering."""
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(binding.description, f"key: {key}",
+                                partial(self.run_action, binding.action, active.node))
+        yield from super().get_system_commands(screen)
+
+
+def run_dashboard(service: Any, log_lines: LogLines) -> int:
+    """Run the dashboard on a started service until the user quits (the caller stops the service)."""
+    feed = EventFeed()
+    service.bus.add(feed)
+    try:
+        XianyuApp(ServiceBackend(service), feed, log_lines, handle_signals=True).run()
+    finally:
+        service.bus.remove(feed)
+    return 0

@@ -1,0 +1,96 @@
+"""How values look on screen: short ages, coloured states, text clipped by display width (CJK aware).
+
+Colours are the 8 basic ANSI names, so a 16-colour terminal (TERM=screen, xterm) shows them as-is and
+256/true-colour terminals lose nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+
+from core import events as ev
+from core.goofish.cookies import mask
+
+STATE_STYLES = {
+    ev.ONLINE: "bold green",
+    ev.STARTING: "cyan",
+    ev.BACKOFF: "yellow",
+    ev.NEEDS_VERIFICATION: "bold magenta",
+    ev.LOGIN_REQUIRED: "bold red",
+    ev.STOPPED: "dim",
+    ev.DISABLED: "dim",
+}
+STATE_LABELS = {ev.NEEDS_VERIFICATION: "needs verification", ev.LOGIN_REQUIRED: "login required"}
+# The header summary's order: the states a seller must act on come right after "online".
+SUMMARY_ORDER = (ev.ONLINE, ev.BACKOFF, ev.NEEDS_VERIFICATION, ev.LOGIN_REQUIRED, ev.STARTING, ev.STOPPED,
+                 ev.DISABLED)
+
+
+def state_label(state: str) -> str:
+    return STATE_LABELS.get(state, state)
+
+
+def state_text(state: str) -> Text:
+    return Text(state_label(state), style=STATE_STYLES.get(state, ""))
+
+
+def summary(states: list[str]) -> str:
+    """``online 47 · backoff 2 · needs verification 1`` (states with no account are left out)."""
+    counts: dict[str, int] = {}
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    ordered = [s for s in SUMMARY_ORDER if s in counts] + sorted(set(counts) - set(SUMMARY_ORDER))
+    return " · ".join(f"{state_label(s)} {counts[s]}" for s in ordered) or "no accounts"
+
+
+def span(ms: int | None) -> str:
+    """A duration, two significant units at most: ``42s``, ``3m05s``, ``2h14m``, ``3d04h``."""
+    if ms is None:
+        return "—"
+    seconds = max(0, ms // 1000)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def age(now_ms: int, then_ms: int | None) -> str:
+    return "—" if not then_ms else span(now_ms - then_ms)
+
+
+def left(now_ms: int, until_ms: int | None) -> str:
+    if not until_ms:
+        return "—"
+    return "expired" if until_ms <= now_ms else span(until_ms - now_ms)
+
+
+def clock(ms: int | None) -> str:
+    """Local wall-clock time of day, as the log lines print it."""
+    return "—" if not ms else time.strftime("%H:%M:%S", time.localtime(ms / 1000))
+
+
+def masked_id(value: str) -> str:
+    return mask(value) if value else "—"
+
+
+def clip(text: str, width: int) -> str:
+    """One line of at most ``width`` terminal cells; a wide (CJK) character never straddles the edge."""
+    text = " ".join(text.split())
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1).rstrip() + "…"
+
+
+def latency(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms} ms" if ms < 10_000 else f"{ms / 1000:.0f} s"

@@ -1,0 +1,116 @@
+"""What the screens share: the summary bar, in-place DataTable syncing, the confirm and text dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Label, Static
+
+from tui.format import clock
+
+Cells = tuple[Any, ...]
+
+
+class SummaryBar(Static):
+    """The header: ``xianyu · online 47 · backoff 2 · needs verification 1`` and the screen's name."""
+
+    def __init__(self, screen_name: str) -> None:
+        super().__init__(id="summary")
+        self.screen_name = screen_name
+
+    def show(self, app: Any) -> None:
+        text = Text.assemble(("xianyu ", "bold"), (f"{self.screen_name}  ", "bold reverse"),
+                             app.header_summary(), ("  " + clock(app.clock()), "dim"))
+        self.update(text)
+
+
+class RowSync:
+    """Keeps a DataTable equal to a list of (row key, cells): new keys are appended, gone keys removed, and
+    only cells whose value changed are written (``update_cell``). Row keys and order stay stable."""
+
+    def __init__(self, table: DataTable, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.shown: dict[str, Cells] = {}
+
+    def sync(self, rows: Iterable[tuple[str, Cells]]) -> None:
+        wanted: dict[str, Cells] = dict(rows)
+        table = self.table
+        for key in [k for k in self.shown if k not in wanted]:
+            table.remove_row(key)
+            del self.shown[key]
+        for key, cells in wanted.items():
+            before = self.shown.get(key)
+            if before is None:
+                table.add_row(*cells, key=key)
+            elif before != cells:
+                for column, old, new in zip(self.columns, before, cells, strict=True):
+                    if old != new:
+                        table.update_cell(key, column, new)
+            self.shown[key] = cells
+
+    def reset(self) -> None:
+        self.table.clear()
+        self.shown.clear()
+
+    def selected_key(self) -> str | None:
+        table = self.table
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+
+def add_columns(table: DataTable, columns: Sequence[tuple[str, str, int | None]]) -> list[str]:
+    """Columns as (key, label, width); fixed widths keep a wide-character cell from shifting the others."""
+    for key, label, width in columns:
+        table.add_column(label, key=key, width=width)
+    return [key for key, _, _ in columns]
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; y/enter confirm, n/escape cancel."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.question, id="question")
+            yield Label("[b]y[/b] yes    [b]n[/b] no", id="choices")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TextScreen(ModalScreen[str | None]):
+    """One line of input (a reply by hand, a cookie): enter submits, escape cancels. ``password`` hides it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, prompt: str, password: bool = False) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.password = password
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.prompt, id="question")
+            yield Input(password=self.password, id="text")
+            yield Label("[b]enter[/b] send    [b]escape[/b] cancel", id="choices")
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        message.stop()
+        self.dismiss(message.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,104 @@
+"""Account detail: settings in effect (secrets masked), scheduler jobs and their next runs, recent errors
+and state changes, paused chats, and the reply rules with how often each one answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.backend import AccountDetail
+from tui.format import clock, left
+from tui.screens.common import SummaryBar
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", expand=True, show_edge=False,
+                  pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+class DetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("s", "control('start')", "Start"),
+        Binding("x", "control('stop')", "Stop"),
+        Binding("r", "control('restart')", "Restart"),
+        Binding("m", "messages", "Its chats"),
+    ]
+
+    def __init__(self, account_id: str) -> None:
+        super().__init__()
+        self.account_id = account_id
+        self.detail: AccountDetail | None = None
+        self._drawn: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(f"Account {self.account_id}")
+        with VerticalScroll(id="detail"):
+            yield Static(id="live")
+            yield Static("loading…", id="static")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.refresh_data()
+
+    def load(self) -> None:
+        app: Any = self.app
+        app.call(app.backend.detail, self.account_id, then=self.show_detail)
+
+    def show_detail(self, detail: AccountDetail) -> None:
+        self.detail = detail
+        now = self.app.clock()  # type: ignore[attr-defined]
+        settings = _table("Settings in effect", "key", "value")
+        for key, value in detail.settings:
+            settings.add_row(key, value)
+        jobs = _table("Scheduler jobs", "job", "next run", "in")
+        for job_id, next_ms in detail.jobs:
+            jobs.add_row(job_id, clock(next_ms) if next_ms else "paused", left(now, next_ms))
+        rules = _table("Reply rules (first hit wins)", "rule", "what", "replies sent")
+        for rule in detail.rules:
+            rules.add_row(rule.rule_id, rule.description, str(rule.hits))
+        self.query_one("#static", Static).update(Group(rules, Text(""), jobs, Text(""), settings))
+
+    def refresh_data(self) -> None:
+        app: Any = self.app
+        model = app.model
+        snap = next((s for s in app.snapshots if s.account_id == self.account_id), None)
+        state = (model.version, snap, app.clock() // 1000)
+        if state == self._drawn:
+            return
+        self._drawn = state
+        now = app.clock()
+        head = Text.assemble((self.account_id, "bold"), "  ", (snap.alias if snap else "", ""), "  ",
+                             (snap.state if snap else "not configured", "bold"))
+        history = _table("Recent state changes and errors", "at", "what")
+        for line in list(model.history.get(self.account_id, ()))[-12:]:
+            history.add_row(clock(line.at_ms), Text(line.text, style="red" if line.error else ""))
+        pauses = _table("Paused chats", "chat", "bot back in")
+        for _, cid, until in model.paused_chats(self.account_id):
+            pauses.add_row(cid, left(now, until))
+        if not pauses.row_count:
+            pauses.add_row("none", "")
+        self.query_one("#live", Static).update(Group(head, Text(""), history, Text(""), pauses, Text("")))
+
+    def action_control(self, verb: str) -> None:
+        app: Any = self.app
+        app.call(getattr(app.backend, verb), self.account_id, done=f"{self.account_id}: {verb} done",
+                 then=lambda _: self.load())
+
+    def action_messages(self) -> None:
+        app: Any = self.app
+        app.inbox_account = self.account_id
+        app.pop_screen()
+        app.switch_mode("inbox")

@@ -1,0 +1,126 @@
+"""Inbox: the live stream of conversations, one row per chat, across accounts or one; enter opens a chat.
+
+Filters: ``/`` text (buyer message, buyer name, reply), ``u`` unanswered only, ``f`` only the highlighted
+row's account (again: all accounts). Rows keep their key and place while their cells change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from tui.format import clip, clock, latency
+from tui.model import REPLIED, WAITING, Conversation
+from tui.screens.common import Cells, RowSync, SummaryBar, add_columns
+
+COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("text", "Buyer says", 30),
+           ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8), ("status", "Status", 10))
+STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "paused": "magenta"}
+
+
+def conversation_cells(c: Conversation) -> Cells:
+    return (clock(c.at_ms), clip(c.account_id, 14), clip(c.buyer_nick or c.buyer_id, 12), clip(c.text, 30),
+            clip(c.reply, 30), clip(c.rule, 14), latency(c.latency_ms),
+            Text(c.status, style=STATUS_STYLES.get(c.status, "dim")))
+
+
+class InboxScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open", "Open chat"),
+        Binding("slash", "search", "Search"),
+        Binding("u", "unanswered", "Unanswered"),
+        Binding("f", "account", "This account"),
+        Binding("escape", "clear", "Clear filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.account: str | None = None
+        self.text = ""
+        self.unanswered = False
+        self._drawn: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar("Inbox")
+        yield Input(placeholder="/ search messages, buyers, replies", id="search")
+        yield DataTable(id="inbox", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        self.rows = RowSync(table, add_columns(table, COLUMNS))
+        table.focus()
+        self.refresh_data()
+
+    def filters(self) -> tuple:
+        return self.account, self.text, self.unanswered
+
+    def refresh_data(self) -> None:
+        app: Any = self.app
+        wanted = getattr(app, "inbox_account", None)
+        if wanted is not None:  # the Accounts screen asked for one account's chats
+            self.account, app.inbox_account = wanted, None
+        state = (app.model.version, self.filters())
+        if state == self._drawn:
+            return
+        if self._drawn and self._drawn[1] != self.filters():
+            self.rows.reset()
+        self._drawn = state
+        self.rows.sync((c.key, conversation_cells(c)) for c in app.model.inbox(*self.filters()))
+        self.sub_title = self.describe_filters()
+        self.query_one(DataTable).border_title = self.sub_title
+
+    def describe_filters(self) -> str:
+        parts = [f"account {self.account}" if self.account else "all accounts"]
+        if self.unanswered:
+            parts.append("unanswered")
+        if self.text:
+            parts.append(f"“{self.text}”")
+        return " · ".join(parts)
+
+    def selected(self) -> Conversation | None:
+        key = self.rows.selected_key()
+        app: Any = self.app
+        return app.model.conversations.get(key) if key else None
+
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        message.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        from tui.screens.chat import ChatScreen
+
+        conversation = self.selected()
+        if conversation is not None:
+            self.app.push_screen(ChatScreen(conversation))
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def on_input_changed(self, message: Input.Changed) -> None:
+        self.text = message.value.strip()
+        self.refresh_data()
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_unanswered(self) -> None:
+        self.unanswered = not self.unanswered
+        self.refresh_data()
+
+    def action_account(self) -> None:
+        conversation = self.selected()
+        self.account = None if self.account or conversation is None else conversation.account_id
+        self.refresh_data()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        self.account, self.unanswered = None, False
+        search.value = ""
+        self.query_one(DataTable).focus()
+        self.refresh_data()
