@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -20,8 +21,8 @@ from tui.screens.common import SummaryBar
 
 
 def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", expand=True, show_edge=False,
-                  pad_edge=False)
+    table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     return table

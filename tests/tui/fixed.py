@@ -1,0 +1,159 @@
+"""A fixed backend for the snapshot tests: the same accounts, chats and rules every run, a frozen clock.
+
+It is the dashboard's ``Backend`` surface with data instead of a service (every value below is made up),
+and it records the control calls it gets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core import events as ev
+from core.config import Config, load_config
+from core.session import Snapshot
+from tui.app import XianyuApp
+from tui.backend import AccountDetail, HistoryEntry, RuleHits
+from tui.model import Conversation
+
+NOW = 1_764_300_000_000  # 2025-11-28 03:20:00 UTC
+SEC = 1000
+CONFIG_TEXT = """\
+server: demo
+accounts:
+  - id: shop-a
+    alias: 数码小铺
+    keywords:
+      - match: 包邮
+        reply: 包邮的，拍下就发
+    default_reply: {text: 在的，有什么可以帮您？, once: true}
+  - id: shop-b
+    alias: 卡券专营
+  - id: shop-c
+  - id: shop-d
+    alias: 二手书店铺
+  - id: shop-e
+    alias: Ｌｕｃｋｙ☆
+  - id: shop-f
+    enabled: false
+"""
+
+
+def snapshots() -> list[Snapshot]:
+    return [
+        Snapshot("shop-a", "数码小铺", "2200000000101", ev.ONLINE, NOW - 3_723 * SEC, NOW - 4 * SEC,
+                 NOW + 20 * 3600 * SEC, 57, 51, ""),
+        Snapshot("shop-b", "卡券专营", "2200000000102", ev.ONLINE, NOW - 95 * SEC, NOW - 12 * SEC,
+                 NOW + 3 * 3600 * SEC, 8, 8, ""),
+        Snapshot("shop-c", "", "2200000000103", ev.BACKOFF, NOW - 7 * SEC, None, NOW + 600 * SEC, 0, 0,
+                 "connection closed; retry in 4.0s"),
+        Snapshot("shop-d", "二手书店铺", "2200000000104", ev.NEEDS_VERIFICATION, NOW - 300 * SEC, None, None, 2, 1,
+                 "risk control (slider verification required)"),
+        Snapshot("shop-e", "Ｌｕｃｋｙ☆", "2200000000105", ev.LOGIN_REQUIRED, NOW - 86_500 * SEC, None, None, 0, 0,
+                 "login expired: paste a fresh cookie for this account"),
+        Snapshot("shop-f", "", "", ev.DISABLED, 0, None, None, 0, 0, ""),
+    ]
+
+
+def conversations() -> list[Conversation]:
+    return [
+        Conversation("shop-a", "50000000001", "3300000000001", "爱吃草莓的熊", "900000000001", "包邮吗",
+                     "m1", NOW - 300 * SEC, "replied", "包邮的，拍下就发", "keyword[0]", 412),
+        Conversation("shop-b", "50000000002", "3300000000002", "tb_88392017", "900000000002", "还在吗",
+                     "m2", NOW - 200 * SEC, "replied", "在的，有什么可以帮您？", "default", 1_003),
+        Conversation("shop-a", "50000000003", "3300000000003", "小鱼儿爱淘宝", "900000000001",
+                     "能便宜点吗？诚心要，今天就能拍下", "m3", NOW - 90 * SEC, "paused"),
+        Conversation("shop-d", "50000000004", "3300000000004", "Lucky星星", None, "成色怎么样", "m4",
+                     NOW - 30 * SEC, "waiting"),
+        Conversation("shop-b", "50000000005", "3300000000005", "老王在闲鱼", "900000000002", "怎么用",
+                     "m5", NOW - 10 * SEC, "failed", "兑换码在「我的-卡券」里输入即可", "keyword[1]"),
+    ]
+
+
+def history() -> list[HistoryEntry]:
+    return [
+        HistoryEntry("in:1", NOW - 600 * SEC, "in", "小鱼儿爱淘宝", "老板在吗", "default replied"),
+        HistoryEntry("out:1", NOW - 597 * SEC, "out", "me", "在的，有什么可以帮您？", "default sent"),
+        HistoryEntry("out:2", NOW - 120 * SEC, "out", "me", "今天能发货", "manual manual"),
+        HistoryEntry("in:2", NOW - 90 * SEC, "in", "小鱼儿爱淘宝", "能便宜点吗？诚心要，今天就能拍下", "paused"),
+    ]
+
+
+LOG_LINES = [
+    "03:10:00 INFO    demo marketplace running at http://127.0.0.1:40000 (simulated buyers)",
+    "03:10:01 INFO    shop-a: stopped → starting (starting)",
+    "03:10:01 INFO    shop-a: starting → online (registered)",
+    "03:15:00 INFO    shop-a: ← 爱吃草莓的熊 [chat 50000000001 item 900000000001]: 包邮吗",
+    "03:15:00 INFO    shop-a: → [chat 50000000001] 包邮的，拍下就发 (rule keyword[0], 412 ms)",
+    "03:19:53 WARNING shop-c: online → backoff (connection closed; retry in 4.0s)",
+    "03:19:55 WARNING shop-d: error: risk control: http://127.0.0.1:40000/punish?x5secdata=ab…(40)",
+]
+
+
+class FixedBackend:
+    def __init__(self, tmp: Path) -> None:
+        path = tmp / "accounts.yml"
+        path.write_text(CONFIG_TEXT, encoding="utf-8")
+        self._config = load_config(path)
+        self.calls: list[tuple] = []
+
+    def config(self) -> Config:
+        return self._config
+
+    def snapshots(self) -> list[Snapshot]:
+        return snapshots()
+
+    def start(self, account_id: str) -> None:
+        self.calls.append(("start", account_id))
+
+    def stop(self, account_id: str) -> None:
+        self.calls.append(("stop", account_id))
+
+    def restart(self, account_id: str) -> None:
+        self.calls.append(("restart", account_id))
+
+    def pause(self, account_id: str, cid: str, minutes: float) -> None:
+        self.calls.append(("pause", account_id, cid, minutes))
+
+    def resume(self, account_id: str, cid: str) -> None:
+        self.calls.append(("resume", account_id, cid))
+
+    def send_manual(self, account_id: str, cid: str, to_id: str, text: str) -> bool:
+        self.calls.append(("send_manual", account_id, cid, to_id, text))
+        return True
+
+    def reload(self) -> Config:
+        return self._config
+
+    def counters(self, since_ms: int) -> dict[str, tuple[int, int]]:
+        return {"shop-a": (120, 118), "shop-b": (9, 9), "shop-d": (2, 1)}
+
+    def pauses(self, now_ms: int) -> list[tuple[str, str, int]]:
+        return [("shop-a", "50000000003", NOW + 540 * SEC)]
+
+    def conversations(self, limit: int) -> list[Conversation]:
+        return conversations()
+
+    def history(self, account_id: str, cid: str) -> list[HistoryEntry]:
+        return history()
+
+    def detail(self, account_id: str) -> AccountDetail:
+        return AccountDetail(
+            account_id,
+            settings=(("alias", "数码小铺"), ("cookie", "unb=2200…(13) (10 cookies)"), ("proxy", "none"),
+                      ("heartbeat_interval", "15.0"), ("takeover_minutes", "10")),
+            jobs=((f"heartbeat:{account_id}", NOW + 11 * SEC), (f"keepalive:{account_id}", NOW + 900 * SEC),
+                  (f"token:{account_id}", NOW + 3000 * SEC)),
+            rules=(RuleHits("keyword[0]", "contains '包邮' → '包邮的，拍下就发'", 42),
+                   RuleHits("default", "anything else → '在的，有什么可以帮您？' (once per chat)", 9)),
+        )
+
+
+def fixed_app(tmp: Path) -> XianyuApp:
+    app = XianyuApp(FixedBackend(tmp), clock=lambda: NOW)
+    app.model.add_log(LOG_LINES)
+    app.model.apply([
+        ev.StateChanged("shop-a", state=ev.STARTING, previous=ev.STOPPED, reason="starting", at_ms=NOW - 3_724 * SEC),
+        ev.StateChanged("shop-a", state=ev.ONLINE, previous=ev.STARTING, reason="registered", at_ms=NOW - 3_723 * SEC),
+        ev.AccountError("shop-a", message="reply to chat 50000000009 failed: no answer within 10s", at_ms=NOW - 60 * SEC),
+    ])
+    return app

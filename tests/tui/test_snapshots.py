@@ -1,0 +1,64 @@
+"""Snapshot tests (pytest-textual-snapshot, textual pinned): the main screens at 80×24 and 160×48, fixed
+data and a frozen clock (tests/tui/fixed.py). ``pytest --snapshot-update`` re-records after a deliberate
+change; look at the SVGs in __snapshots__ before committing them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.tui.fixed import fixed_app
+
+SIZES = [(80, 24), (160, 48)]
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Times on screen are local: pin the zone so the pictures do not depend on the machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    pilot.app.tick()
+    await pilot.pause()
+
+
+def keys_then_settle(*keys: str):
+    async def run(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+    return run
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_accounts(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_inbox(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("2"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_detail(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("d"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_chat(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size,
+                        run_before=keys_then_settle("2", "down", "down", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_log(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("5"))
