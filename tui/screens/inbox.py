@@ -18,15 +18,15 @@ from tui.format import clip, clock, latency
 from tui.model import REPLIED, WAITING, Conversation
 from tui.screens.common import Cells, RowSync, SummaryBar, add_columns
 
-COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("text", "Buyer says", 30),
-           ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8), ("status", "Status", 10))
+COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("status", "Status", 9),
+           ("text", "Buyer says", 30), ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8))
 STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "paused": "magenta"}
 
 
 def conversation_cells(c: Conversation) -> Cells:
-    return (clock(c.at_ms), clip(c.account_id, 14), clip(c.buyer_nick or c.buyer_id, 12), clip(c.text, 30),
-            clip(c.reply, 30), clip(c.rule, 14), latency(c.latency_ms),
-            Text(c.status, style=STATUS_STYLES.get(c.status, "dim")))
+    return (clock(c.at_ms), clip(c.account_id, 14), clip(c.buyer_nick or c.buyer_id, 12),
+            Text(c.status, style=STATUS_STYLES.get(c.status, "dim")), clip(c.text, 30), clip(c.reply, 30),
+            clip(c.rule, 14), latency(c.latency_ms))
 
 
 class InboxScreen(Screen):
