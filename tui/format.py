@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 from rich.cells import cell_len, set_cell_size
-from rich.text import Text
 
 from core import events as ev
 from core.goofish.cookies import mask
@@ -33,8 +32,8 @@ def state_label(state: str) -> str:
     return STATE_LABELS.get(state, state)
 
 
-def state_text(state: str) -> Text:
-    return Text(state_label(state), style=STATE_STYLES.get(state, ""))
+def state_cell(state: str) -> tuple[str, str]:
+    return state_label(state), STATE_STYLES.get(state, "")
 
 
 def summary(states: list[str]) -> str:

@@ -36,7 +36,7 @@ class ChatScreen(Screen):
         yield SummaryBar("Chat")
         yield Static(id="chat-head")
         yield DataTable(id="history", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -60,7 +60,7 @@ class ChatScreen(Screen):
 
     def show_history(self, lines: list[HistoryEntry]) -> None:
         self.rows.sync((h.key, (clock(h.at_ms), clip(h.who, 12),
-                                Text(clip(h.text, 60), style="" if h.direction == "in" else "cyan"),
+                                (clip(h.text, 60), "" if h.direction == "in" else "cyan"),
                                 clip(h.note, 18)))
                        for h in lines)
         table = self.query_one(DataTable)

@@ -2,32 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, Label
 
 from tui.format import clock
 
-Cells = tuple[Any, ...]
+T = TypeVar("T")
+# A cell is a plain string or (text, style): cheap to build and to compare for a thousand rows a tick;
+# it becomes a rich Text only when it is written to the table.
+Cell = str | tuple[str, str]
+Cells = tuple[Cell, ...]
 
 
-class SummaryBar(Static):
-    """The header: ``xianyu · online 47 · backoff 2 · needs verification 1`` and the screen's name."""
+def renderable(cell: Cell) -> Text:
+    # Always Text: a plain str cell would be parsed as console markup, and a buyer typing "[b]" is no markup.
+    return Text(cell[0], style=cell[1]) if isinstance(cell, tuple) else Text(cell)
+
+
+class SummaryBar(Widget):
+    """The header: ``xianyu · online 47 · backoff 2 · needs verification 1`` and the screen's name.
+
+    A one-line widget that renders its text (not a Static): an update repaints one line instead of
+    asking for a new layout of the whole screen, four times a second."""
 
     def __init__(self, screen_name: str) -> None:
         super().__init__(id="summary")
         self.screen_name = screen_name
+        self.text = Text(screen_name)
 
     def show(self, app: Any) -> None:
-        text = Text.assemble(("xianyu ", "bold"), (f"{self.screen_name}  ", "bold reverse"),
+        text = Text.assemble(("xianyu ", "bold"), (f" {self.screen_name} ", "bold reverse"), "  ",
                              app.header_summary(), ("  " + clock(app.clock()), "dim"))
-        self.update(text)
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
 
 class RowSync:
@@ -41,19 +60,38 @@ class RowSync:
 
     def sync(self, rows: Iterable[tuple[str, Cells]]) -> None:
         wanted: dict[str, Cells] = dict(rows)
-        table = self.table
-        for key in [k for k in self.shown if k not in wanted]:
-            table.remove_row(key)
-            del self.shown[key]
+        self._drop_missing(wanted)
         for key, cells in wanted.items():
-            before = self.shown.get(key)
-            if before is None:
-                table.add_row(*cells, key=key)
-            elif before != cells:
-                for column, old, new in zip(self.columns, before, cells, strict=True):
-                    if old != new:
-                        table.update_cell(key, column, new)
-            self.shown[key] = cells
+            self._put(key, cells)
+
+    def sync_visible(self, items: Sequence[T], key: Callable[[T], str], cells: Callable[[T], Cells]) -> None:
+        """For big tables: every row exists, but only the rows on screen get their cells recomputed.
+
+        Any ``update_cell`` makes a DataTable re-render every visible cell, and a row scrolled into view
+        is brought up to date on the next tick (a quarter second), so off-screen rows need no work."""
+        keys = [key(item) for item in items]
+        self._drop_missing(dict.fromkeys(keys))
+        table = self.table
+        top = int(table.scroll_y)
+        visible = range(top, top + table.size.height + 1)
+        for k, item in zip(keys, items, strict=True):
+            if k not in self.shown or table.get_row_index(k) in visible:
+                self._put(k, cells(item))
+
+    def _drop_missing(self, wanted: Mapping[str, object]) -> None:
+        for key in [k for k in self.shown if k not in wanted]:
+            self.table.remove_row(key)
+            del self.shown[key]
+
+    def _put(self, key: str, cells: Cells) -> None:
+        before = self.shown.get(key)
+        if before is None:
+            self.table.add_row(*map(renderable, cells), key=key)
+        elif before != cells:
+            for column, old, new in zip(self.columns, before, cells, strict=True):
+                if old != new:
+                    self.table.update_cell(key, column, renderable(new))
+        self.shown[key] = cells
 
     def reset(self) -> None:
         self.table.clear()

@@ -48,7 +48,7 @@ class DetailScreen(Screen):
         with VerticalScroll(id="detail"):
             yield Static(id="live")
             yield Static("loading…", id="static")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.load()

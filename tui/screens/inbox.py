@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -25,7 +24,7 @@ STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "pau
 
 def conversation_cells(c: Conversation) -> Cells:
     return (clock(c.at_ms), clip(c.account_id, 14), clip(c.buyer_nick or c.buyer_id, 12),
-            Text(c.status, style=STATUS_STYLES.get(c.status, "dim")), clip(c.text, 30), clip(c.reply, 30),
+            (c.status, STATUS_STYLES.get(c.status, "dim")), clip(c.text, 30), clip(c.reply, 30),
             clip(c.rule, 14), latency(c.latency_ms))
 
 
@@ -49,7 +48,7 @@ class InboxScreen(Screen):
         yield SummaryBar("Inbox")
         yield Input(placeholder="/ search messages, buyers, replies", id="search")
         yield DataTable(id="inbox", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

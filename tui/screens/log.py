@@ -24,7 +24,7 @@ class LogScreen(Screen):
         yield SummaryBar("Log")
         yield Input(placeholder="/ search the log", id="search")
         yield Log(id="log", max_lines=5_000)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()
