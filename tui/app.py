@@ -100,7 +100,7 @@ class XianyuApp(App[None]):
         for bar in screen.query(SummaryBar):
             bar.show(self)
         refresh = getattr(screen, "refresh_data", None)
-        if refresh is not None:
+        if refresh is not None and getattr(screen, "ready", False):  # mounted, its table has columns
             refresh()
 
     def header_summary(self) -> str:

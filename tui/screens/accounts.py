@@ -51,6 +51,7 @@ class AccountsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         self.rows = RowSync(table, add_columns(table, COLUMNS))
+        self.ready = True
         self.refresh_data()
 
     def refresh_data(self) -> None:

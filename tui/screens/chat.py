@@ -42,6 +42,7 @@ class ChatScreen(Screen):
         table = self.query_one(DataTable)
         self.rows = RowSync(table, add_columns(table, COLUMNS))
         table.focus()
+        self.ready = True
         self.refresh_data()
 
     def refresh_data(self) -> None:

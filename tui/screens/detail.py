@@ -52,6 +52,7 @@ class DetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.load()
+        self.ready = True
         self.refresh_data()
 
     def load(self) -> None:

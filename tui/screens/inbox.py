@@ -54,6 +54,7 @@ class InboxScreen(Screen):
         table = self.query_one(DataTable)
         self.rows = RowSync(table, add_columns(table, COLUMNS))
         table.focus()
+        self.ready = True
         self.refresh_data()
 
     def filters(self) -> tuple:

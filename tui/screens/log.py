@@ -28,6 +28,7 @@ class LogScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(Log).focus()
+        self.ready = True
         self.refresh_data()
 
     def refresh_data(self) -> None:
