@@ -35,6 +35,9 @@ ITEM_CACHE_MS = 24 * 3600 * 1000
 SEND_TRIES = 3
 SEND_RETRY_DELAY = 2.0
 HISTORY_SLACK_MS = 5_000   # server and local clocks may differ a little
+# A recorded message is marked in flight by its handler within milliseconds; a retried recover pass leaves
+# younger rows alone so it never takes one that is still on its first way through.
+RECOVER_SETTLED_MS = 2_000
 _ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
 
 
@@ -95,12 +98,14 @@ class Pipeline:
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
+        self._unfinished: set[str] = set()  # accounts whose recover pass stopped early (guarded by _inflight_lock)
 
-    # Called on the session's socket thread: only hand the work over.
-    def on_message(self, session: Session, event: ImEvent) -> None:
+    # Called on the session's socket thread: only hand the work over, never wait (see dispatch.py).
+    def on_message(self, session: Session, event: ImEvent) -> bool:
+        """False when the handlers are full: the session keeps the event and offers it again."""
         received_ms = ev.now_ms()
-        self._dispatcher.submit((session.account_id, event.cid or ""),
-                                lambda: self._handle(session, event, received_ms))
+        return self._dispatcher.offer((session.account_id, event.cid or ""),
+                                      lambda: self._handle(session, event, received_ms))
 
     def _handle(self, session: Session, event: ImEvent, received_ms: int) -> None:
         if event.kind == "chat":
@@ -150,15 +155,24 @@ class Pipeline:
                 self._settled(earlier)
         self._answer(session, event, inbound_id, received_ms)
 
-    def recover(self, session: Session) -> None:
-        """On (re)connect: answer buyer messages this account recorded but never decided on — the process
-        stopped (or crashed) between recording and replying. Sync replay would not bring them back: they
-        were ACKed and marked seen."""
+    def recover(self, session: Session, settled_ms: int = 0) -> None:
+        """Answer buyer messages this account recorded but never decided on: the process stopped (or
+        crashed) between recording and replying, or the handlers were full when a previous pass ran. Sync
+        replay would not bring them back: they were ACKed and marked seen.
+
+        Runs on connect (from the socket thread, so it only ``offer``s and stops at the first refusal) and
+        from ``retry_unfinished`` with ``settled_ms`` > 0, which leaves alone rows younger than that: a row
+        that new may be between being recorded and being marked in flight by its own handler."""
         rules = self._rules_for(session.account_id)
+        with self._inflight_lock:
+            self._unfinished.discard(session.account_id)
         if rules is None:
             return
-        since = ev.now_ms() - int(rules.config.effective.max_message_age * 1000)
+        now = ev.now_ms()
+        since = now - int(rules.config.effective.max_message_age * 1000)
         for row in self._store.undecided_chats(session.account_id, since):
+            if row.received_at_ms > now - settled_ms:
+                break  # oldest first: the rest are younger still
             with self._inflight_lock:
                 if row.id in self._inflight:
                     continue  # still on its way through this process (debounce, queue)
@@ -166,8 +180,21 @@ class Pipeline:
             event = ImEvent(kind="chat", cid=row.cid, sender_id=row.sender_id, sender_nick=row.sender_nick,
                             text=row.text, item_id=row.item_id, message_id=row.message_id,
                             created_at=row.created_at_ms)
-            self._dispatcher.submit((session.account_id, row.cid), lambda e=event, i=row.id, r=row:
-                                    self._answer(session, e, i, r.received_at_ms))
+            if not self._dispatcher.offer((session.account_id, row.cid), lambda e=event, i=row.id, r=row:
+                                          self._answer(session, e, i, r.received_at_ms)):
+                with self._inflight_lock:
+                    self._inflight.discard(row.id)
+                    self._unfinished.add(session.account_id)  # full: retry_unfinished comes back for it
+                return
+
+    def retry_unfinished(self) -> None:
+        """Scheduler job: run ``recover`` again for accounts whose last pass found the handlers full."""
+        with self._inflight_lock:
+            account_ids = list(self._unfinished)
+        for account_id in account_ids:
+            session = self._session_for(account_id)
+            if session is not None and session.state == ev.ONLINE:
+                self.recover(session, settled_ms=RECOVER_SETTLED_MS)
 
     def _answer(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
         """The end of the checks: a paused chat stays quiet, anything else goes to the reply chain."""

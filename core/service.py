@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CONFIG_POLL_SECONDS = 2.0
 SYNC_PERSIST_SECONDS = 15.0
 CLEANUP_SECONDS = 3600.0
+RECOVER_SECONDS = 2.0
 
 
 def demo_unb(account_id: str) -> str:
@@ -57,6 +58,7 @@ class Service:
                                       cookie_for=cookie_for)
         self.jobs.every("sync", "*", SYNC_PERSIST_SECONDS, self._persist_sync)
         self.jobs.every("cleanup", "*", CLEANUP_SECONDS, self.cleanup, first_in=60.0)
+        self.jobs.every("recover", "*", RECOVER_SECONDS, self.manager.pipeline.retry_unfinished)
         if self._watch:
             watcher = ConfigWatcher(self.config.path, on_change=self._reload, on_error=self._reload_failed)
             self.jobs.every("config", "*", CONFIG_POLL_SECONDS, watcher.poll)

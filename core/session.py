@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,9 @@ RECV_TICK = 5.0
 HISTORY_CHECK = 20
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
+# While events wait for a free handler, how often the socket loop offers them again.
+BACKLOG_TICK = 0.005
+BACKLOG_WARN_AT = frozenset({100, 1_000, 10_000})
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class _Waiter:
 class Session:
     def __init__(self, account_id: str, alias: str, auth: AccountAuth, ws_options: WsOptions,
                  tuning: SessionTuning, bus: ev.EventBus,
-                 on_message: Callable[[Session, ImEvent], None],
+                 on_message: Callable[[Session, ImEvent], bool],
                  on_synced: Callable[[Session, int], None],
                  verifier: Callable[[Session, RiskControl], bool] | None = None,
                  on_online: Callable[[Session], None] | None = None,
@@ -111,6 +115,11 @@ class Session:
         self.last_error = ""
         self.messages_in = 0
         self.replies_out = 0
+        # Events the pipeline refused (its handlers were full), in arrival order, and the sync position
+        # they belong to: the socket thread keeps reading (a handler may be waiting for a send's answer
+        # on this very socket) and offers them again; the position waits for them.
+        self._backlog: deque[ImEvent] = deque()
+        self._backlog_position = 0
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -270,7 +279,7 @@ class Session:
         while not self._stop.is_set():
             if self._heartbeat_overdue():
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
-            raw = ws.recv(tick)
+            raw = ws.recv(BACKLOG_TICK if self._offer_backlog() else tick)
             if raw is None:
                 continue
             if not raw:  # a close frame: the server ended the connection normally
@@ -310,10 +319,26 @@ class Session:
             if event.kind == "invalid":
                 log.warning("%s: skipped an undecodable push item: %s", self.account_id, event.error)
                 continue
-            self._on_message(self, event)
+            self._backlog.append(event)
         position = sync_position(frame)
         if position:
-            self._on_synced(self, position)
+            self._backlog_position = max(self._backlog_position, position)
+        self._offer_backlog()
+
+    def _offer_backlog(self) -> bool:
+        """Hand backlogged events to the pipeline in order; True while some are still waiting."""
+        backlog = self._backlog
+        while backlog:
+            if not self._on_message(self, backlog[0]):
+                if len(backlog) in BACKLOG_WARN_AT:
+                    log.warning("%s: %d messages wait for a free handler (messages_in_flight is full)",
+                                self.account_id, len(backlog))
+                return True
+            backlog.popleft()
+        if self._backlog_position:  # all handed over: the position may move past them now
+            self._on_synced(self, self._backlog_position)
+            self._backlog_position = 0
+        return False
 
     def _on_response(self, response: Response) -> None:
         if response.mid == self._heartbeat_mid:
