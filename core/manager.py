@@ -204,6 +204,7 @@ class AccountManager:
                                              state_since_ms=ev.now_ms())
         self._running.clear()
         self._debouncer.stop()
+        self.pipeline.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._handlers.shutdown(wait=False, cancel_futures=True)
 

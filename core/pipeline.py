@@ -26,6 +26,7 @@ from core.errors import SendFailed
 from core.goofish.messages import Event as ImEvent
 from core.rules import ReplyContext, ReplyDecision, Rule, decide
 from core.session import Session
+from core.writebehind import WriteBehind
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -38,24 +39,26 @@ HISTORY_SLACK_MS = 5_000   # server and local clocks may differ a little
 # A recorded message is marked in flight by its handler within milliseconds; a retried recover pass leaves
 # younger rows alone so it never takes one that is still on its first way through.
 RECOVER_SETTLED_MS = 2_000
+SENT_MARK_SECONDS = 0.05  # how long a reply's "sent" mark may wait to share a transaction
 _ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
 
 
 class PauseBook:
     """Active chat pauses, in memory: asked for every buyer message, written only on pause/resume.
 
-    The database stays the record (pauses survive restarts); this mirror is loaded per account on first
-    use, and the pipeline is the only writer, so the two never disagree within one process."""
+    The database stays the record (pauses survive restarts); this mirror is loaded once, for every
+    account, on first use — one query, instead of one per account in the middle of its first buyer
+    message — and the pipeline is the only writer, so the two never disagree within one process."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._until: dict[tuple[str, str], int] = {}
-        self._loaded: set[str] = set()
+        self._loaded = False
         self._lock = threading.Lock()
 
     def paused(self, account_id: str, cid: str, now_ms: int) -> bool:
-        if account_id not in self._loaded:
-            self._load(account_id, now_ms)
+        if not self._loaded:
+            self.load(now_ms)
         return self._until.get((account_id, cid), 0) > now_ms
 
     def set(self, account_id: str, cid: str, until_ms: int) -> None:
@@ -66,12 +69,13 @@ class PauseBook:
         with self._lock:
             self._until.pop((account_id, cid), None)
 
-    def _load(self, account_id: str, now_ms: int) -> None:
-        pauses = self._store.list_pauses(now_ms, account_id)
+    def load(self, now_ms: int) -> None:
         with self._lock:
-            for pause in pauses:
-                self._until.setdefault((account_id, pause.cid), pause.until_ms)
-            self._loaded.add(account_id)
+            if self._loaded:
+                return
+            for pause in self._store.list_pauses(now_ms):
+                self._until.setdefault((pause.account_id, pause.cid), pause.until_ms)
+            self._loaded = True
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,19 @@ class Pipeline:
         # send on the stopped one.
         self._session_for = session_for
         self._pauses = PauseBook(store)
+        self._pauses.load(ev.now_ms())
         self._inflight: set[int] = set()  # recorded buyer messages not yet decided, in this process
         self._inflight_lock = threading.Lock()
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
         self._unfinished: set[str] = set()  # accounts whose recover pass stopped early (guarded by _inflight_lock)
+        self._sent_marks: WriteBehind[tuple[int, int, int]] = WriteBehind(
+            store.mark_replies_sent, SENT_MARK_SECONDS, "sent-marks")
+
+    def close(self) -> None:
+        """Commit the queued bookkeeping (the service calls this before closing the store)."""
+        self._sent_marks.close()
 
     # Called on the session's socket thread: only hand the work over, never wait (see dispatch.py).
     def on_message(self, session: Session, event: ImEvent) -> bool:
@@ -254,7 +265,7 @@ class Pipeline:
                     time.sleep(SEND_RETRY_DELAY * attempt)
                 continue
             sent = ev.now_ms()
-            self._store.mark_reply(reply_id, "sent", sent_at_ms=sent, attempts=attempt)
+            self._sent_marks.put((reply_id, sent, attempt))
             session.replies_out += 1
             self._bus.emit(ev.ReplySent(account_id, cid=cid, to_id=to_id, text=text, rule=rule,
                                         latency_ms=sent - started_ms, at_ms=sent))

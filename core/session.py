@@ -142,6 +142,9 @@ class Session:
                 continue
             except (GoofishError, websocket.WebSocketException, OSError, SendFailed) as exc:
                 reason = _describe(exc)
+            except Exception as exc:  # a bug must cost one reconnect, not the account's thread
+                log.exception("%s: unexpected error in the session loop", self.account_id)
+                reason = f"internal error: {_describe(exc)}"
             if self._stop.is_set():
                 break
             # A connection that got online starts the backoff over; one that never did climbs it.
