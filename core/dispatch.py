@@ -62,6 +62,16 @@ class ChatDispatcher:
             self._slots.release()
             raise
 
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until nothing is queued or running; returns how many items were still pending at the end."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = sum(len(queue) for queue in self._queues.values()) + len(self._queues)
+            if not pending or time.monotonic() >= deadline:
+                return pending
+            time.sleep(0.01)
+
     def _drain(self, key: Hashable) -> None:
         while True:
             with self._lock:

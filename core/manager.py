@@ -32,6 +32,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 STOP_JOIN_SECONDS = 5.0
+DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
 
 
 @dataclass
@@ -199,12 +200,14 @@ class AccountManager:
         for _, r in running:
             r.session.stop()  # aborts the socket: a blocked recv returns at once
         wait_futures([r.future for _, r in running], timeout=STOP_JOIN_SECONDS)
-        for account_id, r in running:
-            self._store.upsert_account_state(account_id, sync_pts=r.session.sync_pts, state=ev.STOPPED,
-                                             state_since_ms=ev.now_ms())
+        now = ev.now_ms()
+        self._store.save_progress([{"account_id": account_id, "sync_pts": r.session.sync_pts,
+                                    "state": ev.STOPPED, "state_since_ms": now,
+                                    "last_error": r.session.last_error or None}
+                                   for account_id, r in running])
         self._running.clear()
         self._debouncer.stop()
-        self.pipeline.close()
+        self.pipeline.close(DRAIN_SECONDS)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._handlers.shutdown(wait=False, cancel_futures=True)
 

@@ -107,8 +107,14 @@ class Pipeline:
         self._sent_marks: WriteBehind[tuple[int, int, int]] = WriteBehind(
             store.mark_replies_sent, SENT_MARK_SECONDS, "sent-marks")
 
-    def close(self) -> None:
-        """Commit the queued bookkeeping (the service calls this before closing the store)."""
+    def close(self, drain_seconds: float) -> None:
+        """At shutdown, after the sessions stopped: let the handlers record what is still queued (with the
+        sessions stopping they only record it, undecided, for the next start's recover pass), then commit
+        the queued bookkeeping. Called before the store closes."""
+        left = self._dispatcher.wait_idle(drain_seconds)
+        if left:
+            log.warning("shutdown: %d queued messages were not recorded in time; the platform's replay "
+                        "brings back those after the last saved sync position", left)
         self._sent_marks.close()
 
     # Called on the session's socket thread: only hand the work over, never wait (see dispatch.py).
@@ -210,11 +216,15 @@ class Pipeline:
     def _answer(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
         """The end of the checks: a paused chat stays quiet, anything else goes to the reply chain."""
         try:
+            current = self._session_for(session.account_id) or session
+            if current.stopping:
+                # Shutting down (or the account was stopped) with this message still queued: leave it
+                # undecided, so the next start's recover pass answers it instead of a failed send here.
+                return
             if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
                 self._decided(session.account_id, event, inbound_id, "paused")
             else:
-                self._reply(self._session_for(session.account_id) or session, event, inbound_id,
-                            received_ms)
+                self._reply(current, event, inbound_id, received_ms)
         finally:
             self._settled(inbound_id)
 
@@ -240,6 +250,8 @@ class Pipeline:
             self._decided(account_id, event, inbound_id, "silent", decision.rule_id)
             return
         text = render_template(decision.template, self._template_values(session, event, decision))
+        if session.stopping:
+            return  # stopped while rendering (an item fetch): undecided, the next start answers it
         self.send(session, event.cid, event.sender_id or "", text, decision.rule_id, inbound_id, received_ms)
 
     def send(self, session: Session, cid: str, to_id: str, text: str, rule: str,
