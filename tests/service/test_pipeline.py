@@ -281,6 +281,7 @@ def test_messages_still_queued_at_shutdown_are_answered_after_the_restart(env: E
     assert env.ctl.sent(unb) == []
     run = env.restart(run)
     texts = ["第一", "排队1", "排队2", "排队3"]
-    wait_until(lambda: all(_replies(env, "shop-a", cid) == [f"月卡：{t}"] for cid, t in zip(cids, texts)), 10,
+    wait_until(lambda: all(_replies(env, "shop-a", cid) == [f"月卡：{t}"] for cid, t in zip(cids, texts, strict=True)),
+               10,
                lambda: f"stored: {[(m.text, m.decision) for m in chat_rows(run.store, 'shop-a')]}")
     assert stays(lambda: len(env.ctl.sent(unb)) == 4, 0.3)
