@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from core.goofish.messages import Event as ImEvent
 from core.rules import ReplyContext, ReplyDecision, Rule, decide
 from core.session import Session
 from core.writebehind import WriteBehind
-from storage import Store
+from storage import ECHO_WINDOW_MS, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ HISTORY_SLACK_MS = 5_000   # server and local clocks may differ a little
 # A recorded message is marked in flight by its handler within milliseconds; a retried recover pass leaves
 # younger rows alone so it never takes one that is still on its first way through.
 RECOVER_SETTLED_MS = 2_000
+ECHO_MEMORY = 20_000  # recent replies remembered for echo matching (about 2 MB)
 SENT_MARK_SECONDS = 0.05  # how long a reply's "sent" mark may wait to share a transaction
 _ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
 
@@ -78,6 +80,33 @@ class PauseBook:
             self._loaded = True
 
 
+class EchoBook:
+    """Replies this process sent recently, in memory: the platform pushes every reply back to us as our own
+    message, and telling that echo from a seller typing by hand is asked once per reply. The database
+    (``find_pending_reply``) stays the answer after a restart or once an entry has been pushed out."""
+
+    def __init__(self, keep: int = ECHO_MEMORY) -> None:
+        self._sent: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def expect(self, account_id: str, cid: str, text: str, decided_ms: int) -> None:
+        with self._lock:
+            self._sent[(account_id, cid, text)] = decided_ms
+            self._sent.move_to_end((account_id, cid, text))
+            if len(self._sent) > self._keep:
+                self._sent.popitem(last=False)
+
+    def forget(self, account_id: str, cid: str, text: str) -> None:
+        with self._lock:
+            self._sent.pop((account_id, cid, text), None)
+
+    def ours(self, account_id: str, cid: str, text: str, echo_created_ms: int) -> bool:
+        """The same test as ``find_pending_reply``: this text, decided within the echo window."""
+        decided = self._sent.get((account_id, cid, text))
+        return decided is not None and decided >= echo_created_ms - ECHO_WINDOW_MS
+
+
 @dataclass(frozen=True)
 class AccountRules:
     config: AccountConfig
@@ -104,6 +133,7 @@ class Pipeline:
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
         self._unfinished: set[str] = set()  # accounts whose recover pass stopped early (guarded by _inflight_lock)
+        self._echoes = EchoBook()
         self._sent_marks: WriteBehind[tuple[int, int, int]] = WriteBehind(
             store.mark_replies_sent, SENT_MARK_SECONDS, "sent-marks")
 
@@ -260,6 +290,7 @@ class Pipeline:
         account_id = session.account_id
         reply_id = self._store.add_reply(account_id=account_id, cid=cid, to_id=to_id, inbound_id=inbound_id,
                                          rule=rule, text=text, decided_at_ms=ev.now_ms())
+        self._echoes.expect(account_id, cid, text, ev.now_ms())
         error, ambiguous = "", False
         decided_ms = ev.now_ms()
         for attempt in range(1, SEND_TRIES + 1):
@@ -283,6 +314,7 @@ class Pipeline:
                                         latency_ms=sent - started_ms, at_ms=sent))
             return True
         self._store.mark_reply(reply_id, "failed", error=error, attempts=SEND_TRIES)
+        self._echoes.forget(account_id, cid, text)
         self._bus.emit(ev.ReplyFailed(account_id, cid=cid, text=text, rule=rule, error=error))
         return False
 
@@ -321,7 +353,8 @@ class Pipeline:
         # Our own reply? Matched by text around the echo's *platform* time, so an echo replayed after a
         # restart is still recognised (and the common case costs one read, no write).
         created = event.created_at or received_ms
-        if self._store.find_pending_reply(account_id, event.cid, event.text or "", now_ms=created) is not None:
+        if self._echoes.ours(account_id, event.cid, event.text or "", created) or self._store.find_pending_reply(
+                account_id, event.cid, event.text or "", now_ms=created) is not None:
             return
         if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
                                                           received_ms):
