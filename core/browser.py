@@ -173,6 +173,16 @@ def browsers_of(owner_pid: int) -> list[psutil.Process]:
     return alive
 
 
+def browsers_by_profile(owner_pid: int) -> dict[str, list[psutil.Process]]:
+    """``browsers_of`` grouped per browser (its profile): one key per browser, however its processes come and go
+    while it starts or quits."""
+    groups: dict[str, list[psutil.Process]] = {}
+    for process in browsers_of(owner_pid):
+        profile = next(a for a in process.info["cmdline"] if a.startswith("--user-data-dir="))
+        groups.setdefault(profile.partition("=")[2], []).append(process)
+    return groups
+
+
 def leftover_profiles(owner_pid: int) -> list[Path]:
     return sorted(Path(tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}{owner_pid}-*"))
 

@@ -101,16 +101,18 @@ class _Parts:
 
 
 def solve(browser: Browser, url: str, cookies: Mapping[str, str], tries: int,
-          on_attempt: Callable[[int], None], cancelled: Callable[[], bool],
+          on_retry: Callable[[int], None], cancelled: Callable[[], bool],
           rng: random.Random | None = None) -> dict[str, str]:
-    """Solve the slider at ``url`` in a launched browser; returns its ``x5*`` cookies or raises SliderFailed."""
+    """Solve the slider at ``url`` in a launched browser; returns its ``x5*`` cookies or raises SliderFailed.
+    ``on_retry(n)`` is called before the n-th try from the second on."""
     rng = rng or random.Random()
     tab = browser.handle.latest_tab
     _seed_cookies(tab, url, cookies)
     tab.get(url)
     for attempt in range(1, tries + 1):
         _check(cancelled)
-        on_attempt(attempt)
+        if attempt > 1:
+            on_retry(attempt)
         parts = _find_slider(tab, cancelled)
         _drag(tab, parts, rng, cancelled)
         if _verdict(parts.scope, cancelled) == "passed":
@@ -257,9 +259,11 @@ class SliderPool:
         ticket = _Ticket(account_id)
         stop = lambda: cancelled() or self._closing.is_set()  # noqa: E731 - a predicate passed down
         if not self._acquire(ticket, url, stop):
-            detail = "stopping" if stop() else f"no browser slot free within {self.settings.wait_timeout:.0f}s"
+            detail = "stopping" if stop() else f"no browser slot free within {self.settings.wait_timeout:g}s"
             self._finish(ticket, url, began, None, "gave_up", detail)
             return None
+        # "running" as the slot is taken (before the launch), so the order of those events is the slots' order.
+        self._emit(account_id, "running", url, attempt=1)
         try:
             spec = BrowserSpec(self.settings.browser_path, user_agent, self.settings.headless)
             with open_browser(spec) as browser:
@@ -268,7 +272,7 @@ class SliderPool:
                                lambda n: self._emit(account_id, "running", url, attempt=n), stop)
         except Exception as exc:  # launch errors, CDP errors, rejections: all end as "failed"
             self._release(ticket)
-            self._finish(ticket, url, began, None, "failed", _reason(exc))
+            self._finish(ticket, url, began, None, "failed", "stopping" if stop() else _reason(exc))
             return None
         self._release(ticket)
         self._finish(ticket, url, began, earned, "solved", "x5sec cookie collected")
