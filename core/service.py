@@ -20,7 +20,7 @@ import requests
 from core import events as ev
 from core.auth import merge_stored_cookies, pasted_cookies, stored_unb
 from core.browser import reap_stale
-from core.config import AccountConfig, Config, ConfigWatcher
+from core.config import AccountConfig, Config, ConfigWatcher, ServerConfig
 from core.errors import ConfigError, CookieRejected
 from core.goofish.endpoints import LIVE, Endpoints
 from core.manager import AccountManager
@@ -33,11 +33,21 @@ log = logging.getLogger(__name__)
 CONFIG_POLL_SECONDS = 2.0
 SYNC_PERSIST_SECONDS = 15.0
 CLEANUP_SECONDS = 3600.0
+OUTSIDE_COOKIES_SECONDS = 5.0
 
 
 def demo_unb(account_id: str) -> str:
     """A stable, realistic 13-digit user id for a demo account."""
     return str(2_200_000_000_000 + int(hashlib.sha1(account_id.encode()).hexdigest()[:12], 16) % 10**11)
+
+
+def configured_endpoints(server: ServerConfig) -> Endpoints | None:
+    """Where a live or custom server is; None for the demo marketplace, which runs inside the service."""
+    if server.mode == "live":
+        return LIVE
+    if server.mode == "custom":
+        return Endpoints(server.ws, server.api, server.passport, str(server.ca) if server.ca else None)
+    return None
 
 
 class Service:
@@ -69,6 +79,7 @@ class Service:
                                       verifier_for=lambda user_agent: verifier(self.slider, user_agent))
         self.jobs.every("sync", "*", SYNC_PERSIST_SECONDS, self._persist_sync)
         self.jobs.every("cleanup", "*", CLEANUP_SECONDS, self.cleanup, first_in=60.0)
+        self.jobs.every("cookies", "*", OUTSIDE_COOKIES_SECONDS, self._adopt_outside_cookies)
         if self._watch:
             watcher = ConfigWatcher(self.config.path, on_change=self._reload, on_error=self._reload_failed)
             self.jobs.every("config", "*", CONFIG_POLL_SECONDS, watcher.poll)
@@ -113,6 +124,21 @@ class Service:
         if account.enabled:
             self.manager.start(account_id)
 
+    def _adopt_outside_cookies(self) -> None:
+        """``xianyu.py verify`` (another process) saves a verified account's cookies in the database: an account
+        parked by risk control whose stored jar changed restarts on it. Only parked accounts are read."""
+        assert self.manager is not None and self.store is not None
+        status = self.slider.status()
+        for session in self.manager.sessions():
+            account_id = session.account_id
+            if (session.state != ev.NEEDS_VERIFICATION or account_id in status.busy
+                    or account_id in status.queued):
+                continue
+            state = self.store.get_account_state(account_id)
+            if state is not None and state.cookie_jar and state.cookie_jar != session.auth.jar.to_header():
+                log.info("%s: cookies saved from outside the service; restarting the account", account_id)
+                self.manager.restart(account_id)
+
     def cleanup(self) -> dict[str, int]:
         assert self.store is not None
         retention_ms = int(self.config.settings.retention_days * 86_400_000)
@@ -147,11 +173,9 @@ class Service:
         self.bus.emit(ev.ConfigInvalid("*", errors=tuple(str(issue) for issue in error.errors)))
 
     def _endpoints(self) -> Endpoints:
-        server = self.config.server
-        if server.mode == "live":
-            return LIVE
-        if server.mode == "custom":
-            return Endpoints(server.ws, server.api, server.passport, str(server.ca) if server.ca else None)
+        endpoints = configured_endpoints(self.config.server)
+        if endpoints is not None:
+            return endpoints
         # server: demo — the simulator runs in-process with scripted buyers.
         from sim.server import start as start_sim
 

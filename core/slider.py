@@ -116,13 +116,38 @@ def solve(browser: Browser, url: str, cookies: Mapping[str, str], tries: int,
         parts = _find_slider(tab, cancelled)
         _drag(tab, parts, rng, cancelled)
         if _verdict(parts.scope, cancelled) == "passed":
-            earned = {c["name"]: c["value"] for c in tab.cookies(all_domains=True) if c["name"].startswith("x5")}
+            earned = _x5_cookies(tab)
             if not earned:
                 raise SliderFailed("the page said passed but set no x5sec cookie")
             return earned
         if attempt < tries:
             _reset(tab, parts.scope)
     raise SliderFailed(f"the slider was rejected {tries} time(s)")
+
+
+def solve_by_hand(spec: BrowserSpec, url: str, cookies: Mapping[str, str], timeout: float,
+                  on_open: Callable[[Browser], None] = lambda browser: None) -> dict[str, str] | None:
+    """Show the punish page in a (headed) browser and wait for a person to solve it: the ``x5*`` cookies it
+    earned, or None when ``timeout`` passes or the window is closed first."""
+    with open_browser(spec) as browser:
+        tab = browser.handle.latest_tab
+        _seed_cookies(tab, url, cookies)
+        tab.get(url)
+        on_open(browser)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                earned = _x5_cookies(tab)
+            except Exception:  # the person closed the window
+                return None
+            if earned:
+                return earned
+            time.sleep(0.5)
+    return None
+
+
+def _x5_cookies(tab: Any) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in tab.cookies(all_domains=True) if c["name"].startswith("x5")}
 
 
 def _check(cancelled: Callable[[], bool]) -> None:

@@ -4,21 +4,27 @@ straight from the simulator, and a guard that fails any test leaving a browser o
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
-from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import psutil
 import pytest
+import requests
 
 from core.browser import browsers_of, leftover_profiles
 from core.goofish.cookies import CookieJar
 from core.goofish.endpoints import DEFAULT_UA, Endpoints
 from core.goofish.errors import RiskControl
 from core.goofish.mtop import MtopClient
+from core.trajectory import drag_path
+from sim.slider import DISTANCE
 from tests.service.conftest import Env, env, short_token_env  # noqa: F401 - fixtures used by these tests
 from tests.service.support import wait_until
 
 UNB = "2200000000777"
+RULES = {"default_reply": "收到：{text}"}
+SOLVE_SECONDS = 40  # a launch and a few drags, with headroom for a busy CI machine
 
 
 @pytest.fixture(autouse=True)
@@ -52,5 +58,15 @@ def token_with(world: Env, jar: CookieJar, user_agent: str = DEFAULT_UA) -> str:
     return client.login_token("device-1").access_token
 
 
-def profile_dirs() -> list[Path]:
-    return leftover_profiles(os.getpid())
+def manual_x5sec(world: Env, url: str) -> str:
+    """What a seller does by hand: drag the slider in a browser that sends the account's UA."""
+    rng, t, points = random.Random(3), 0.0, [{"x": 0.0, "y": 0.0, "t": 0.0}]
+    for step in drag_path(DISTANCE, rng):
+        t += step.pause_ms
+        points.append({"x": min(step.x, DISTANCE), "y": step.y, "t": round(t)})
+    answer = requests.post(f"{world.sim.urls['api']}/_____tmd_____/slide", timeout=5,
+                           headers={"User-Agent": DEFAULT_UA},
+                           json={"x5secdata": parse_qs(urlsplit(url).query)["x5secdata"][0], "trajectory": points})
+    assert answer.status_code == 200, answer.text
+    return answer.cookies["x5sec"]
+

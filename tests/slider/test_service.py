@@ -7,25 +7,17 @@ five accounts at once through two slots, first come first served; a stop in the 
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from core import events as ev
 from core.browser import browsers_by_profile, browsers_of
 from core.errors import CookieRejected
-from core.goofish.endpoints import DEFAULT_UA
-from core.trajectory import drag_path
-from sim.slider import DISTANCE
 from tests.service.conftest import Env, Running
 from tests.service.support import snapshot_of, stays
-
-RULES = {"default_reply": "收到：{text}"}
-SOLVE_SECONDS = 40  # a launch and a few drags, with headroom for a busy CI machine
+from tests.slider.conftest import RULES, SOLVE_SECONDS, manual_x5sec
 
 
 def _phases(run: Running, account_id: str) -> list[str]:
@@ -58,19 +50,6 @@ def test_risk_control_is_solved_and_only_that_account_comes_back(short_token_env
     assert outcome.ok and outcome.account_id == "shop-a"
 
 
-def _manual_x5sec(env: Env, url: str) -> str:
-    """What a seller does by hand: drag the slider in a browser that sends the account's UA."""
-    rng, t, points = random.Random(3), 0.0, [{"x": 0.0, "y": 0.0, "t": 0.0}]
-    for step in drag_path(DISTANCE, rng):
-        t += step.pause_ms
-        points.append({"x": min(step.x, DISTANCE), "y": step.y, "t": round(t)})
-    answer = requests.post(f"{env.sim.urls['api']}/_____tmd_____/slide", timeout=5,
-                           headers={"User-Agent": DEFAULT_UA},
-                           json={"x5secdata": parse_qs(urlsplit(url).query)["x5secdata"][0], "trajectory": points})
-    assert answer.status_code == 200, answer.text
-    return answer.cookies["x5sec"]
-
-
 def test_a_page_that_always_rejects_parks_the_account_and_the_manual_path_brings_it_back(env: Env) -> None:
     a = env.seller("shop-a", **RULES)
     ua = env.unb("shop-a")
@@ -100,7 +79,7 @@ def test_a_page_that_always_rejects_parks_the_account_and_the_manual_path_brings
     assert run.state("shop-a") == "needs_verification", "a rejected paste changes nothing"
 
     env.ctl.fault(ua, "slider_reject", 0)
-    x5sec = _manual_x5sec(env, run.svc.pending_verification("shop-a"))  # … solves the slider there …
+    x5sec = manual_x5sec(env, run.svc.pending_verification("shop-a"))  # … solves the slider there …
     run.svc.set_cookie("shop-a", f"Cookie: {fresh}; x5sec={x5sec}")   # … and pastes the cookie
     env.wait_online(run, "shop-a", timeout=10)
     assert f"x5sec={x5sec}" in _stored_jar(run, "shop-a")
