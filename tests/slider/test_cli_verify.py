@@ -72,7 +72,7 @@ def test_the_browser_window_waits_for_a_person_and_keeps_what_they_earned(env: E
 
     def person(browser: Browser) -> None:
         def drag() -> None:
-            time.sleep(1.0)  # reads the page first
+            time.sleep(0.5)  # reads the page first
             tab = browser.handle.latest_tab
             _drag(tab, _find_slider(tab, lambda: False), random.Random(5), lambda: False)
 

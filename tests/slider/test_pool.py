@@ -6,11 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from core import events as ev
 from core.goofish.endpoints import DEFAULT_UA
-from core.goofish.errors import RiskControl
 from core.slider import SliderPool, SliderSettings
 from tests.service.conftest import Env
 from tests.service.support import Recorder, wait_until
@@ -41,28 +38,6 @@ def test_a_rejected_drag_is_retried_and_the_x5sec_unlocks_the_token(env: Env) ->
     [outcome] = pool.status().recent
     assert outcome.ok and outcome.account_id == "shop-a" and outcome.url == url and outcome.seconds > 0
     assert pool.status().busy == () and pool.status().queued == ()
-
-
-def test_the_x5sec_is_bound_to_the_browser_user_agent(env: Env) -> None:
-    url, jar = punish_url(env)
-    pool, _ = _pool()
-    earned = pool.verify("shop-a", url, "Mozilla/5.0 some other browser", dict(jar.items()))
-    assert earned
-    jar.merge(earned)
-    with pytest.raises(RiskControl):  # sent with the account's own UA, that x5sec does not count
-        token_with(env, jar)
-
-
-def test_a_page_that_always_rejects_fails_after_the_tries(env: Env) -> None:
-    url, jar = punish_url(env)
-    env.ctl.fault(UNB, "slider_reject", -1)
-    pool, recorder = _pool(tries=2)
-    assert pool.verify("shop-a", url, DEFAULT_UA, dict(jar.items())) is None
-    assert _phases(recorder) == [("queued", 0), ("running", 1), ("running", 2), ("failed", 0)]
-    failed = recorder.of(ev.VerificationChanged, "shop-a", phase="failed")[0]
-    assert failed.url == url and "rejected 2 time(s)" in failed.detail
-    assert env.ctl.account_state(UNB)["slides_attempted"] == 2
-    assert not pool.status().recent[0].ok
 
 
 def test_a_job_gives_up_when_no_slot_frees_in_time_and_stopping_ends_a_running_job(env: Env) -> None:
