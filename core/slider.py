@@ -40,12 +40,13 @@ BUTTONS = ("#nc_1_n1z", "span[id*=nc_1_n1z]", ".nc_iconfont.btn_slide", ".btn_sl
 TRACKS = ("#nc_1_n1t", ".nc_scale", "#nc_1__scale_text")
 RETRY_CONTROLS = ("#nc_1_refresh1", "#nc_1_refresh2", ".errloading")
 
-# Run in the page (or frame) holding the slider: "passed", "failed" or "pending".
+# Run in the page and in each frame: "none" where there is no slider, else "passed", "failed" or "pending".
 VERDICT_JS = """
-const box = document.querySelector('.nc-container, #nocaptcha, #nc_1_wrapper');
-const gone = !box || box.offsetParent === null;
 const text = document.body ? document.body.innerText : '';
-if (text.includes('验证通过') || gone) return 'passed';
+if (text.includes('验证通过')) return 'passed';
+const box = document.querySelector('.nc-container, #nocaptcha, #nc_1_wrapper');
+if (!box) return 'none';
+if (box.offsetParent === null) return 'passed';
 const retry = document.querySelector('#nc_1_refresh1, #nc_1_refresh2, .errloading');
 if ((retry && retry.offsetParent !== null) || /验证失败|验证码错误|点击框体重试/.test(text)) return 'failed';
 return 'pending';
@@ -89,9 +90,8 @@ class SliderSettings:
 
 @dataclass(frozen=True)
 class _Parts:
-    """Where the slider is: the page or frame that holds it, and the drag's start point and length (px)."""
+    """Where the slider is: the drag's start point (page viewport px) and length."""
 
-    scope: Any
     x: float
     y: float
     distance: float
@@ -115,13 +115,13 @@ def solve(browser: Browser, url: str, cookies: Mapping[str, str], tries: int,
             on_retry(attempt)
         parts = _find_slider(tab, cancelled)
         _drag(tab, parts, rng, cancelled)
-        if _verdict(parts.scope, cancelled) == "passed":
+        if _verdict(tab, cancelled) == "passed":
             earned = _x5_cookies(tab)
             if not earned:
                 raise SliderFailed("the page said passed but set no x5sec cookie")
             return earned
         if attempt < tries:
-            _reset(tab, parts.scope)
+            _reset(tab)
     raise SliderFailed(f"the slider was rejected {tries} time(s)")
 
 
@@ -192,7 +192,7 @@ def _find_slider(tab: Any, cancelled: Callable[[], bool]) -> _Parts:
                 (bx, by), (bw, bh) = button.rect.viewport_location, button.rect.size
                 offset = _frame_offset(scope)
                 distance = track.rect.size[0] - bw
-                return _Parts(scope, offset[0] + bx + bw / 2, offset[1] + by + bh / 2, distance)
+                return _Parts(offset[0] + bx + bw / 2, offset[1] + by + bh / 2, distance)
         if time.monotonic() > deadline:
             raise SliderFailed("no slider found on the page")
         time.sleep(POLL)
@@ -224,28 +224,36 @@ def _drag(tab: Any, parts: _Parts, rng: random.Random, cancelled: Callable[[], b
     _mouse(tab, "mouseReleased", parts.x + x, parts.y + y, pressed=True)
 
 
-def _verdict(scope: Any, cancelled: Callable[[], bool]) -> str:
+def _verdict(tab: Any, cancelled: Callable[[], bool]) -> str:
+    """"passed" or "failed", as the page (or the frame holding the slider) says after the drop. DrissionPage
+    reaches into same-site frames from the page, so the slider's own scope is not known: ask every one."""
     deadline = time.monotonic() + VERDICT_SECONDS
     while time.monotonic() < deadline:
         _check(cancelled)
-        try:
-            verdict = scope.run_js(VERDICT_JS)
-        except Exception:  # the frame holding the slider went away: that is how a passed iframe ends
+        verdicts = set()
+        for scope in _scopes(tab):
+            try:
+                verdicts.add(scope.run_js(VERDICT_JS))
+            except Exception:  # a frame that went away mid-scan
+                verdicts.add("none")
+        for verdict in ("failed", "passed"):
+            if verdict in verdicts and "pending" not in verdicts:
+                return verdict
+        if verdicts == {"none"} and _x5_cookies(tab):  # the slider's frame was removed after success
             return "passed"
-        if verdict != "pending":
-            return verdict
         time.sleep(POLL)
     return "failed"
 
 
-def _reset(tab: Any, scope: Any) -> None:
-    """The page's own retry control if it shows one, else a reload."""
-    retry = _first(scope, RETRY_CONTROLS)
-    if retry and retry.states.is_displayed:
-        retry.click(by_js=True)
-        time.sleep(0.3)
-    else:
-        tab.refresh()
+def _reset(tab: Any) -> None:
+    """The page's own retry control if one shows, else a reload."""
+    for scope in _scopes(tab):
+        retry = _first(scope, RETRY_CONTROLS)
+        if retry and retry.states.is_displayed:
+            retry.click(by_js=True)
+            time.sleep(0.3)
+            return
+    tab.refresh()
 
 
 # --------------------------------------------------------------------------------------------- the pool
