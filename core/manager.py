@@ -23,6 +23,7 @@ from core.config import AccountConfig, Config, diff_accounts
 from core.connection import WsOptions
 from core.dispatch import ChatDispatcher, Debouncer
 from core.goofish.endpoints import DEFAULT_UA, Endpoints, im_user_agent
+from core.goofish.errors import RiskControl
 from core.pipeline import AccountRules, Pipeline
 from core.rules import build_chain
 from core.scheduler import Jobs, spread_offset
@@ -43,7 +44,8 @@ class _Running:
 
 class AccountManager:
     def __init__(self, config: Config, store: Store, bus: ev.EventBus, endpoints: Endpoints, jobs: Jobs,
-                 cookie_for: Callable[[AccountConfig], str] | None = None) -> None:
+                 cookie_for: Callable[[AccountConfig], str] | None = None,
+                 verifier_for: Callable[[str], Callable[[Session, RiskControl], bool]] | None = None) -> None:
         self.config = config
         self._store = store
         self._bus = bus
@@ -51,6 +53,8 @@ class AccountManager:
         self._jobs = jobs
         # Where an account's cookie comes from: the config, or (demo mode) the simulator.
         self._cookie_for = cookie_for or (lambda account: account.cookie or "")
+        # The risk-control hook of an account, given the User-Agent its browser must send (core/slider.py).
+        self._verifier_for = verifier_for
         settings = config.settings
         # Threads are created on demand, so a generous ceiling costs nothing until accounts run.
         self._pool = ThreadPoolExecutor(max_workers=settings.pool_size or 4096, thread_name_prefix="session")
@@ -228,6 +232,7 @@ class AccountManager:
         return Session(account.id, account.alias or "", auth, ws_options, tuning, self._bus,
                        on_message=self.pipeline.on_message, on_synced=_advance_sync,
                        on_online=self.pipeline.recover,
+                       verifier=self._verifier_for(user_agent) if self._verifier_for else None,
                        initial_sync_pts=state.sync_pts if state else 0)
 
     def _add_jobs(self, account: AccountConfig, session: Session) -> None:

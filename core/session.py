@@ -46,6 +46,8 @@ RISK_RETRY = 600.0
 # While events wait for a free handler, how often the socket loop offers them again.
 BACKLOG_TICK = 0.005
 BACKLOG_WARN_AT = frozenset({100, 1_000, 10_000})
+# After each failed verification round the breaker waits longer (10 min, 20, 40 … up to 4 h): no retry storm.
+RISK_BACKOFF = Backoff(RISK_RETRY, 4 * 3600.0, jitter=0.0)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ class Session:
         # on this very socket) and offers them again; the position waits for them.
         self._backlog: deque[ImEvent] = deque()
         self._backlog_position = 0
+        self.verification_url: str | None = None  # the punish URL while risk control holds the account
+        self._risk_rounds = 0
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -248,6 +252,7 @@ class Session:
                 return
             self._register(ws, token.access_token)
             self._went_online = True
+            self.verification_url, self._risk_rounds = None, 0
             self._set_state(ev.ONLINE, "registered")
             if self._on_online is not None:
                 self._on_online(self)
@@ -366,11 +371,17 @@ class Session:
 
     def _handle_risk(self, exc: RiskControl) -> bool:
         """Circuit breaker: hand over to verification instead of retrying the token API."""
+        self.verification_url = exc.url
         self._set_state(ev.NEEDS_VERIFICATION, "risk control (slider verification required)")
         self._bus.emit(ev.AccountError(self.account_id, message=f"risk control: {exc.url or 'no url'}"))
         if self._verifier is not None and self._verifier(self, exc):
             return True
-        self._stop.wait(RISK_RETRY)
+        self._risk_rounds += 1
+        delay = RISK_BACKOFF.ceiling(self._risk_rounds)
+        if self._verifier is not None:
+            self._set_state(ev.NEEDS_VERIFICATION, "automatic verification failed: solve the slider by hand "
+                            f"or paste a fresh cookie (next automatic try in {delay / 60:.0f} min)")
+        self._stop.wait(delay)
         return not self._stop.is_set()
 
     def _set_state(self, state: str, reason: str) -> None:

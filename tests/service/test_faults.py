@@ -203,6 +203,7 @@ def test_risk_control_needs_verification_without_hammering(short_token_env: Env)
     env = short_token_env
     run, ua, ub, before = _start_two(env)
     issued = env.ctl.account_state(ua)["tokens_issued"]
+    env.ctl.fault(ua, "slider_reject", -1)  # automatic verification fails too: the breaker must hold
     env.ctl.fault(ua, "risk_control", 1)
     env.ctl.fault(ua, "disconnect", 1)
     run.events.wait_for(ev.StateChanged, "shop-a", state="needs_verification")
