@@ -5,6 +5,7 @@ The command line (design.md §3.1):
     python xianyu.py [--config PATH] [--db URL] [--no-tui] [--log-level LEVEL]   run the service
     python xianyu.py check [--config PATH]                                      validate accounts.yml
     python xianyu.py decode [--me UNB] [FILE|-]                                 decode LWP frames / payloads
+    python xianyu.py verify ACCOUNT [--config PATH] [--db URL] [--paste] [--wait S]  lift risk control by hand
 
 Exit codes: 0 on a clean stop, 2 on a configuration error (message on stderr, nothing started).
 """
@@ -15,8 +16,13 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.auth import AccountAuth
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
@@ -48,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("file", nargs="?", default="-", metavar="FILE|-",
                         help="input: one frame or payload per line (default: standard input)")
     decode.set_defaults(func=cmd_decode)
+
+    verify = sub.add_parser("verify", help="solve an account's risk-control slider by hand, or paste a cookie")
+    verify.add_argument("account", metavar="ACCOUNT", help="the account's id in accounts.yml")
+    _add_config_option(verify)
+    verify.add_argument("--db", metavar="URL", help="database URL (default: the config's)")
+    verify.add_argument("--paste", action="store_true",
+                        help="read a Cookie header from standard input instead of opening a browser")
+    verify.add_argument("--wait", type=float, default=300.0, metavar="SECONDS",
+                        help="how long the browser window waits for the slider to be solved (default 300)")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 
@@ -76,6 +92,89 @@ def cmd_check(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(summary(config))
     return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Risk control by hand: a headed browser on the punish page where a display exists, else the URL and how
+    to paste a cookie. What it earns is saved in the database; a running service restarts the account on it."""
+    from core.auth import AccountAuth, AuthSettings
+    from core.config import load_config
+    from core.errors import ConfigError
+    from core.goofish.endpoints import DEFAULT_UA
+    from core.goofish.errors import GoofishError
+    from core.service import configured_endpoints
+    from storage import Store
+
+    try:
+        config = load_config(args.config)
+        account = config.account(args.account)
+    except ConfigError as exc:
+        return _verify_failed(str(exc), EXIT_CONFIG)
+    except KeyError:
+        return _verify_failed(f"no account {args.account!r} in {args.config}", EXIT_CONFIG)
+    endpoints = configured_endpoints(config.server)
+    if endpoints is None or not account.cookie:
+        return _verify_failed("the demo marketplace runs inside the service; there is nothing to verify by hand",
+                              EXIT_CONFIG)
+    user_agent = account.user_agent or DEFAULT_UA
+    store = Store(args.db or config.database)
+    try:
+        auth = AccountAuth(account.id, account.cookie, store, endpoints,
+                           AuthSettings(user_agent, account.effective.http_timeout, account.proxy))
+        return _verify_account(args, auth, user_agent, config.settings.browser_path)
+    except GoofishError as exc:
+        return _verify_failed(f"{account.id}: {exc}; paste a fresh cookie: python xianyu.py verify {account.id} "
+                              "--paste")
+    finally:
+        store.close()
+
+
+def _verify_account(args: argparse.Namespace, auth: AccountAuth, user_agent: str, browser_path: str) -> int:
+    from core.auth import pasted_cookies
+    from core.browser import BrowserSpec, display_available
+    from core.errors import CookieRejected
+    from core.goofish.errors import RiskControl
+    from core.slider import solve_by_hand
+
+    name = auth.account_id
+    if args.paste:
+        if sys.stdin.isatty():
+            print("Paste the whole Cookie header of a logged-in goofish.com tab, then press Enter:")
+        try:
+            auth.merge_cookies(pasted_cookies(sys.stdin.readline(), auth.unb))
+        except CookieRejected as exc:
+            return _verify_failed(str(exc), EXIT_CONFIG)
+    for attempt in (1, 2):  # the token call, and once more after a solve in the browser window
+        try:
+            auth.refresh()
+        except RiskControl as risk:
+            url = risk.url or ""
+        else:
+            print(f"{name}: verified: the token API answers again (a running service restarts the account "
+                  "within a few seconds)")
+            return EXIT_OK
+        if attempt == 2:
+            break
+        if args.paste or not display_available():
+            why = "the pasted cookie did not lift it" if args.paste else (
+                "there is no display here (DISPLAY / WAYLAND_DISPLAY unset), so no browser window can open")
+            print(f"{name} is held by risk control and {why}. To solve it by hand:\n"
+                  f"  1. open this URL in a browser whose User-Agent is\n     {user_agent}\n     {url}\n"
+                  "  2. drag the slider; after 验证通过 copy the whole Cookie header of that tab\n"
+                  f"  3. paste it: python xianyu.py verify {name} --paste   (or in the TUI's Verification screen)")
+            return EXIT_FAILED
+        print(f"{name}: solve the slider in the browser window (waiting up to {args.wait:.0f} s) …", flush=True)
+        earned = solve_by_hand(BrowserSpec(browser_path, user_agent, headless=False), url, dict(auth.jar.items()),
+                               args.wait)
+        if not earned:
+            break
+        auth.merge_cookies(earned)
+    return _verify_failed(f"{name}: the slider was not solved; run this again, or paste a cookie with --paste")
+
+
+def _verify_failed(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"xianyu.py verify: {message}", file=sys.stderr)
+    return code
 
 
 def cmd_run(args: argparse.Namespace) -> int:

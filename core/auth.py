@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import requests
 
+from core.errors import CookieRejected
 from core.goofish import ids
-from core.goofish.cookies import CookieJar
+from core.goofish.cookies import CookieJar, mask
 from core.goofish.endpoints import Endpoints
 from core.goofish.mtop import MtopClient, TokenInfo
 from storage import Store
@@ -47,8 +48,9 @@ class AccountAuth:
         fingerprint = cookie_fingerprint(cookie)
         # The persisted jar holds newer cookies (Set-Cookie merges) than the config, unless the user
         # pasted a new cookie since: then the config wins and the stale jar and token are dropped.
-        if state is not None and state.cookie_source == fingerprint and state.cookie_jar:
-            self.jar = CookieJar.parse(state.cookie_jar)
+        persisted = _persisted_jar(state, fingerprint)
+        if persisted is not None:
+            self.jar = persisted
             self._token = _stored_token(state)
         else:
             self.jar = CookieJar.parse(cookie)
@@ -112,6 +114,49 @@ class AccountAuth:
 
     def _persist_jar(self, jar: CookieJar) -> None:
         self._store.upsert_account_state(self.account_id, cookie_jar=jar.to_header())
+
+
+def pasted_cookies(cookie: str, expected_unb: str | None) -> dict[str, str]:
+    """A cookie a seller pasted (TUI, ``xianyu.py verify``) as name → value, or CookieRejected saying why.
+
+    It must be a logged-in one (``unb`` and the mtop token ``_m_h5_tk``) and, when the account's user id is known,
+    that account's. Messages name what is missing, never a value."""
+    text = cookie.strip()
+    if text.lower().startswith("cookie:"):
+        text = text[len("cookie:"):]
+    jar = CookieJar.parse(text)
+    if not len(jar):
+        raise CookieRejected("that is not a cookie: expected name=value pairs separated by '; '")
+    missing = [name for name in ("unb", "_m_h5_tk") if not jar.get(name)]
+    if missing:
+        raise CookieRejected(f"the cookie has no {' and no '.join(missing)}: copy the whole Cookie header of a "
+                             "logged-in goofish.com tab")
+    if expected_unb and jar.unb != expected_unb:
+        raise CookieRejected(f"the cookie belongs to another account (unb {mask(jar.unb)}, this account is "
+                             f"{mask(expected_unb)})")
+    return dict(jar.items())
+
+
+def stored_unb(store: Store, account_id: str) -> str | None:
+    state = store.get_account_state(account_id)
+    return CookieJar.parse(state.cookie_jar).unb if state is not None and state.cookie_jar else None
+
+
+def merge_stored_cookies(store: Store, account_id: str, cookie: str, cookies: dict[str, str]) -> None:
+    """Merge ``cookies`` into the persisted jar that the next AccountAuth built from ``cookie`` (the configured
+    one) starts from; used while the account is stopped, so no running session overwrites it."""
+    fingerprint = cookie_fingerprint(cookie)
+    jar = _persisted_jar(store.get_account_state(account_id), fingerprint) or CookieJar.parse(cookie)
+    jar.merge(cookies)
+    store.upsert_account_state(account_id, cookie_jar=jar.to_header(), cookie_source=fingerprint)
+
+
+def _persisted_jar(state, fingerprint: str) -> CookieJar | None:
+    """The persisted jar, if it grew from the configured cookie (else the user pasted a new one into the config
+    since, which wins)."""
+    if state is not None and state.cookie_source == fingerprint and state.cookie_jar:
+        return CookieJar.parse(state.cookie_jar)
+    return None
 
 
 def _stored_token(state) -> TokenInfo | None:

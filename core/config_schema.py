@@ -132,10 +132,15 @@ class Settings:
     connect_timeout: float = _setting(10.0, "WebSocket connect timeout in seconds", minimum=1, per_account=True)
     http_timeout: float = _setting(10.0, "HTTP request timeout in seconds", minimum=1, per_account=True)
     retention_days: int = _setting(30, "stored rows older than this many days are cleaned up", minimum=1)
-    slider_slots: int = _setting(2, "verification browsers running at once", minimum=1)
-    slider_wait_timeout: float = _setting(120.0, "seconds to wait for a free verification slot", minimum=1)
-    slider_tries: int = _setting(3, "attempts per verification", minimum=1)
-    browser_path: str = _setting("chromium", "Chromium executable used for verification")
+    slider_slots: int = _setting(
+        2, "slider-verification browsers (headless Chromium) running at once; more jobs wait in line, first come "
+        "first served", minimum=1)
+    slider_wait_timeout: float = _setting(
+        120.0, "seconds a verification waits in line for a browser before it gives up", minimum=1)
+    slider_tries: int = _setting(
+        3, "drags per verification (the page's retry or a reload between them) before the manual path", minimum=1)
+    browser_path: str = _setting(
+        "chromium", "Chromium used for verification: a name on PATH or a full path (started with the account's UA)")
     log_level: str = _setting("INFO", "one of " + ", ".join(LOG_LEVELS) + " (any case)")
 
     def __post_init__(self) -> None:

@@ -4,8 +4,10 @@
 a retried send) never stalls an account's socket loop, while keeping two guarantees:
 
 * messages of one chat are handled in arrival order (one queue per chat key, drained by one worker);
-* a ``BoundedSemaphore`` acquired *before* submitting bounds the work in flight across all accounts,
-  so a flood blocks the producing socket thread (back-pressure) instead of growing memory.
+* a ``BoundedSemaphore`` acquired *before* submitting bounds the work in flight across all accounts.
+  Socket threads use ``offer`` (never blocks): a session keeps what was refused in its own backlog and
+  goes on reading, because a handler may be waiting for a send's answer that only that socket thread
+  can read — blocking it on the bound would deadlock the two (see core/session.py).
 
 ``Debouncer`` is one timer thread with a heap: a burst on one key keeps only the newest callback.
 """
@@ -36,6 +38,16 @@ class ChatDispatcher:
     def submit(self, key: Hashable, work: Work) -> None:
         """Queue ``work`` behind earlier work of the same key; blocks while the system is full."""
         self._slots.acquire()
+        self._enqueue(key, work)
+
+    def offer(self, key: Hashable, work: Work) -> bool:
+        """``submit`` if a slot is free now; False (nothing queued) when the system is full."""
+        if not self._slots.acquire(blocking=False):
+            return False
+        self._enqueue(key, work)
+        return True
+
+    def _enqueue(self, key: Hashable, work: Work) -> None:
         with self._lock:
             queue = self._queues.get(key)
             if queue is not None:  # a worker is draining this key: it will pick this up in order
@@ -49,6 +61,16 @@ class ChatDispatcher:
                 self._queues.pop(key, None)
             self._slots.release()
             raise
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until nothing is queued or running; returns how many items were still pending at the end."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = sum(len(queue) for queue in self._queues.values()) + len(self._queues)
+            if not pending or time.monotonic() >= deadline:
+                return pending
+            time.sleep(0.01)
 
     def _drain(self, key: Hashable) -> None:
         while True:

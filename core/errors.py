@@ -3,7 +3,8 @@
     Exception
      └── CoreError          base class: catch this to handle any deliberate core failure
           ├── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
-          └── SendFailed    a frame did not reach the server (offline, rejected, no answer in time)
+          ├── SendFailed    a frame did not reach the server (offline, rejected, no answer in time)
+          └── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
     GoofishError (core.goofish.errors)
      └── RegisterRejected   /reg answered with a non-200 code (bad or expired token)
 
@@ -59,3 +60,7 @@ class SendFailed(CoreError):
 
 class RegisterRejected(GoofishError):
     """/reg was answered with a non-200 code (bad or expired token)."""
+
+
+class CookieRejected(CoreError):
+    """A cookie pasted for an account cannot be used. The message says why and never quotes a value."""

@@ -23,6 +23,7 @@ from core.config import AccountConfig, Config, diff_accounts
 from core.connection import WsOptions
 from core.dispatch import ChatDispatcher, Debouncer
 from core.goofish.endpoints import DEFAULT_UA, Endpoints, im_user_agent
+from core.goofish.errors import RiskControl
 from core.pipeline import AccountRules, Pipeline
 from core.rules import build_chain
 from core.scheduler import Jobs, spread_offset
@@ -32,6 +33,7 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 STOP_JOIN_SECONDS = 5.0
+DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
 
 
 @dataclass
@@ -42,7 +44,8 @@ class _Running:
 
 class AccountManager:
     def __init__(self, config: Config, store: Store, bus: ev.EventBus, endpoints: Endpoints, jobs: Jobs,
-                 cookie_for: Callable[[AccountConfig], str] | None = None) -> None:
+                 cookie_for: Callable[[AccountConfig], str] | None = None,
+                 verifier_for: Callable[[str], Callable[[Session, RiskControl], bool]] | None = None) -> None:
         self.config = config
         self._store = store
         self._bus = bus
@@ -50,6 +53,8 @@ class AccountManager:
         self._jobs = jobs
         # Where an account's cookie comes from: the config, or (demo mode) the simulator.
         self._cookie_for = cookie_for or (lambda account: account.cookie or "")
+        # The risk-control hook of an account, given the User-Agent its browser must send (core/slider.py).
+        self._verifier_for = verifier_for
         settings = config.settings
         # Threads are created on demand, so a generous ceiling costs nothing until accounts run.
         self._pool = ThreadPoolExecutor(max_workers=settings.pool_size or 4096, thread_name_prefix="session")
@@ -199,11 +204,14 @@ class AccountManager:
         for _, r in running:
             r.session.stop()  # aborts the socket: a blocked recv returns at once
         wait_futures([r.future for _, r in running], timeout=STOP_JOIN_SECONDS)
-        for account_id, r in running:
-            self._store.upsert_account_state(account_id, sync_pts=r.session.sync_pts, state=ev.STOPPED,
-                                             state_since_ms=ev.now_ms())
+        now = ev.now_ms()
+        self._store.save_progress([{"account_id": account_id, "sync_pts": r.session.sync_pts,
+                                    "state": ev.STOPPED, "state_since_ms": now,
+                                    "last_error": r.session.last_error or None}
+                                   for account_id, r in running])
         self._running.clear()
         self._debouncer.stop()
+        self.pipeline.close(DRAIN_SECONDS)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._handlers.shutdown(wait=False, cancel_futures=True)
 
@@ -224,6 +232,7 @@ class AccountManager:
         return Session(account.id, account.alias or "", auth, ws_options, tuning, self._bus,
                        on_message=self.pipeline.on_message, on_synced=_advance_sync,
                        on_online=self.pipeline.recover,
+                       verifier=self._verifier_for(user_agent) if self._verifier_for else None,
                        initial_sync_pts=state.sync_pts if state else 0)
 
     def _add_jobs(self, account: AccountConfig, session: Session) -> None:

@@ -16,6 +16,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ from core.errors import SendFailed
 from core.goofish.messages import Event as ImEvent
 from core.rules import ReplyContext, ReplyDecision, Rule, decide
 from core.session import Session
-from storage import Store
+from core.writebehind import WriteBehind
+from storage import ECHO_WINDOW_MS, Store
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +37,30 @@ ITEM_CACHE_MS = 24 * 3600 * 1000
 SEND_TRIES = 3
 SEND_RETRY_DELAY = 2.0
 HISTORY_SLACK_MS = 5_000   # server and local clocks may differ a little
+# A recorded message is marked in flight by its handler within milliseconds; a retried recover pass leaves
+# younger rows alone so it never takes one that is still on its first way through.
+RECOVER_SETTLED_MS = 2_000
+ECHO_MEMORY = 20_000  # recent replies remembered for echo matching (about 2 MB)
+SENT_MARK_SECONDS = 0.05  # how long a reply's "sent" mark may wait to share a transaction
 _ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
 
 
 class PauseBook:
     """Active chat pauses, in memory: asked for every buyer message, written only on pause/resume.
 
-    The database stays the record (pauses survive restarts); this mirror is loaded per account on first
-    use, and the pipeline is the only writer, so the two never disagree within one process."""
+    The database stays the record (pauses survive restarts); this mirror is loaded once, for every
+    account, on first use — one query, instead of one per account in the middle of its first buyer
+    message — and the pipeline is the only writer, so the two never disagree within one process."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._until: dict[tuple[str, str], int] = {}
-        self._loaded: set[str] = set()
+        self._loaded = False
         self._lock = threading.Lock()
 
     def paused(self, account_id: str, cid: str, now_ms: int) -> bool:
-        if account_id not in self._loaded:
-            self._load(account_id, now_ms)
+        if not self._loaded:
+            self.load(now_ms)
         return self._until.get((account_id, cid), 0) > now_ms
 
     def set(self, account_id: str, cid: str, until_ms: int) -> None:
@@ -63,12 +71,40 @@ class PauseBook:
         with self._lock:
             self._until.pop((account_id, cid), None)
 
-    def _load(self, account_id: str, now_ms: int) -> None:
-        pauses = self._store.list_pauses(now_ms, account_id)
+    def load(self, now_ms: int) -> None:
         with self._lock:
-            for pause in pauses:
-                self._until.setdefault((account_id, pause.cid), pause.until_ms)
-            self._loaded.add(account_id)
+            if self._loaded:
+                return
+            for pause in self._store.list_pauses(now_ms):
+                self._until.setdefault((pause.account_id, pause.cid), pause.until_ms)
+            self._loaded = True
+
+
+class EchoBook:
+    """Replies this process sent recently, in memory: the platform pushes every reply back to us as our own
+    message, and telling that echo from a seller typing by hand is asked once per reply. The database
+    (``find_pending_reply``) stays the answer after a restart or once an entry has been pushed out."""
+
+    def __init__(self, keep: int = ECHO_MEMORY) -> None:
+        self._sent: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def expect(self, account_id: str, cid: str, text: str, decided_ms: int) -> None:
+        with self._lock:
+            self._sent[(account_id, cid, text)] = decided_ms
+            self._sent.move_to_end((account_id, cid, text))
+            if len(self._sent) > self._keep:
+                self._sent.popitem(last=False)
+
+    def forget(self, account_id: str, cid: str, text: str) -> None:
+        with self._lock:
+            self._sent.pop((account_id, cid, text), None)
+
+    def ours(self, account_id: str, cid: str, text: str, echo_created_ms: int) -> bool:
+        """The same test as ``find_pending_reply``: this text, decided within the echo window."""
+        decided = self._sent.get((account_id, cid, text))
+        return decided is not None and decided >= echo_created_ms - ECHO_WINDOW_MS
 
 
 @dataclass(frozen=True)
@@ -90,17 +126,33 @@ class Pipeline:
         # send on the stopped one.
         self._session_for = session_for
         self._pauses = PauseBook(store)
+        self._pauses.load(ev.now_ms())
         self._inflight: set[int] = set()  # recorded buyer messages not yet decided, in this process
         self._inflight_lock = threading.Lock()
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
+        self._unfinished: set[str] = set()  # accounts whose recover pass stopped early (guarded by _inflight_lock)
+        self._echoes = EchoBook()
+        self._sent_marks: WriteBehind[tuple[int, int, int]] = WriteBehind(
+            store.mark_replies_sent, SENT_MARK_SECONDS, "sent-marks")
 
-    # Called on the session's socket thread: only hand the work over.
-    def on_message(self, session: Session, event: ImEvent) -> None:
+    def close(self, drain_seconds: float) -> None:
+        """At shutdown, after the sessions stopped: let the handlers record what is still queued (with the
+        sessions stopping they only record it, undecided, for the next start's recover pass), then commit
+        the queued bookkeeping. Called before the store closes."""
+        left = self._dispatcher.wait_idle(drain_seconds)
+        if left:
+            log.warning("shutdown: %d queued messages were not recorded in time; the platform's replay "
+                        "brings back those after the last saved sync position", left)
+        self._sent_marks.close()
+
+    # Called on the session's socket thread: only hand the work over, never wait (see dispatch.py).
+    def on_message(self, session: Session, event: ImEvent) -> bool:
+        """False when the handlers are full: the session keeps the event and offers it again."""
         received_ms = ev.now_ms()
-        self._dispatcher.submit((session.account_id, event.cid or ""),
-                                lambda: self._handle(session, event, received_ms))
+        return self._dispatcher.offer((session.account_id, event.cid or ""),
+                                      lambda: self._handle(session, event, received_ms))
 
     def _handle(self, session: Session, event: ImEvent, received_ms: int) -> None:
         if event.kind == "chat":
@@ -150,15 +202,24 @@ class Pipeline:
                 self._settled(earlier)
         self._answer(session, event, inbound_id, received_ms)
 
-    def recover(self, session: Session) -> None:
-        """On (re)connect: answer buyer messages this account recorded but never decided on — the process
-        stopped (or crashed) between recording and replying. Sync replay would not bring them back: they
-        were ACKed and marked seen."""
+    def recover(self, session: Session, settled_ms: int = 0) -> None:
+        """Answer buyer messages this account recorded but never decided on: the process stopped (or
+        crashed) between recording and replying, or the handlers were full when a previous pass ran. Sync
+        replay would not bring them back: they were ACKed and marked seen.
+
+        Runs on connect (from the socket thread, so it only ``offer``s and stops at the first refusal) and
+        from ``retry_unfinished`` with ``settled_ms`` > 0, which leaves alone rows younger than that: a row
+        that new may be between being recorded and being marked in flight by its own handler."""
         rules = self._rules_for(session.account_id)
+        with self._inflight_lock:
+            self._unfinished.discard(session.account_id)
         if rules is None:
             return
-        since = ev.now_ms() - int(rules.config.effective.max_message_age * 1000)
+        now = ev.now_ms()
+        since = now - int(rules.config.effective.max_message_age * 1000)
         for row in self._store.undecided_chats(session.account_id, since):
+            if row.received_at_ms > now - settled_ms:
+                break  # oldest first: the rest are younger still
             with self._inflight_lock:
                 if row.id in self._inflight:
                     continue  # still on its way through this process (debounce, queue)
@@ -166,17 +227,34 @@ class Pipeline:
             event = ImEvent(kind="chat", cid=row.cid, sender_id=row.sender_id, sender_nick=row.sender_nick,
                             text=row.text, item_id=row.item_id, message_id=row.message_id,
                             created_at=row.created_at_ms)
-            self._dispatcher.submit((session.account_id, row.cid), lambda e=event, i=row.id, r=row:
-                                    self._answer(session, e, i, r.received_at_ms))
+            if not self._dispatcher.offer((session.account_id, row.cid), lambda e=event, i=row.id, r=row:
+                                          self._answer(session, e, i, r.received_at_ms)):
+                with self._inflight_lock:
+                    self._inflight.discard(row.id)
+                    self._unfinished.add(session.account_id)  # full: retry_unfinished comes back for it
+                return
+
+    def retry_unfinished(self) -> None:
+        """Scheduler job: run ``recover`` again for accounts whose last pass found the handlers full."""
+        with self._inflight_lock:
+            account_ids = list(self._unfinished)
+        for account_id in account_ids:
+            session = self._session_for(account_id)
+            if session is not None and session.state == ev.ONLINE:
+                self.recover(session, settled_ms=RECOVER_SETTLED_MS)
 
     def _answer(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
         """The end of the checks: a paused chat stays quiet, anything else goes to the reply chain."""
         try:
+            current = self._session_for(session.account_id) or session
+            if current.stopping:
+                # Shutting down (or the account was stopped) with this message still queued: leave it
+                # undecided, so the next start's recover pass answers it instead of a failed send here.
+                return
             if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
                 self._decided(session.account_id, event, inbound_id, "paused")
             else:
-                self._reply(self._session_for(session.account_id) or session, event, inbound_id,
-                            received_ms)
+                self._reply(current, event, inbound_id, received_ms)
         finally:
             self._settled(inbound_id)
 
@@ -202,6 +280,8 @@ class Pipeline:
             self._decided(account_id, event, inbound_id, "silent", decision.rule_id)
             return
         text = render_template(decision.template, self._template_values(session, event, decision))
+        if session.stopping:
+            return  # stopped while rendering (an item fetch): undecided, the next start answers it
         self.send(session, event.cid, event.sender_id or "", text, decision.rule_id, inbound_id, received_ms)
 
     def send(self, session: Session, cid: str, to_id: str, text: str, rule: str,
@@ -210,6 +290,7 @@ class Pipeline:
         account_id = session.account_id
         reply_id = self._store.add_reply(account_id=account_id, cid=cid, to_id=to_id, inbound_id=inbound_id,
                                          rule=rule, text=text, decided_at_ms=ev.now_ms())
+        self._echoes.expect(account_id, cid, text, ev.now_ms())
         error, ambiguous = "", False
         decided_ms = ev.now_ms()
         for attempt in range(1, SEND_TRIES + 1):
@@ -227,12 +308,13 @@ class Pipeline:
                     time.sleep(SEND_RETRY_DELAY * attempt)
                 continue
             sent = ev.now_ms()
-            self._store.mark_reply(reply_id, "sent", sent_at_ms=sent, attempts=attempt)
+            self._sent_marks.put((reply_id, sent, attempt))
             session.replies_out += 1
             self._bus.emit(ev.ReplySent(account_id, cid=cid, to_id=to_id, text=text, rule=rule,
                                         latency_ms=sent - started_ms, at_ms=sent))
             return True
         self._store.mark_reply(reply_id, "failed", error=error, attempts=SEND_TRIES)
+        self._echoes.forget(account_id, cid, text)
         self._bus.emit(ev.ReplyFailed(account_id, cid=cid, text=text, rule=rule, error=error))
         return False
 
@@ -271,7 +353,8 @@ class Pipeline:
         # Our own reply? Matched by text around the echo's *platform* time, so an echo replayed after a
         # restart is still recognised (and the common case costs one read, no write).
         created = event.created_at or received_ms
-        if self._store.find_pending_reply(account_id, event.cid, event.text or "", now_ms=created) is not None:
+        if self._echoes.ours(account_id, event.cid, event.text or "", created) or self._store.find_pending_reply(
+                account_id, event.cid, event.text or "", now_ms=created) is not None:
             return
         if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
                                                           received_ms):

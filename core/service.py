@@ -2,7 +2,10 @@
 
 Used by the headless runner, the TUI and the tests alike. ``start()`` returns once everything is
 running; ``stop()`` follows design §2's order: stop Events → scheduler.shutdown(wait=False) → abort
-sockets → join the pool with a timeout → dispose the engine.
+sockets → join the pool with a timeout → quit browsers → dispose the engine.
+
+Risk control is solved by ``self.slider`` (core/slider.py); ``pending_verification`` and ``set_cookie`` are the
+manual path when automatic solving fails.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from typing import Any
 import requests
 
 from core import events as ev
-from core.config import AccountConfig, Config, ConfigWatcher, load_config
-from core.errors import ConfigError
+from core.auth import merge_stored_cookies, pasted_cookies, stored_unb
+from core.browser import reap_stale
+from core.config import AccountConfig, Config, ConfigWatcher, ServerConfig, load_config
+from core.errors import ConfigError, CookieRejected
 from core.goofish.endpoints import LIVE, Endpoints
 from core.manager import AccountManager
 from core.scheduler import Jobs
+from core.slider import SliderPool, SliderSettings, verifier
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -27,11 +33,22 @@ log = logging.getLogger(__name__)
 CONFIG_POLL_SECONDS = 2.0
 SYNC_PERSIST_SECONDS = 15.0
 CLEANUP_SECONDS = 3600.0
+RECOVER_SECONDS = 2.0
+OUTSIDE_COOKIES_SECONDS = 5.0
 
 
 def demo_unb(account_id: str) -> str:
     """A stable, realistic 13-digit user id for a demo account."""
     return str(2_200_000_000_000 + int(hashlib.sha1(account_id.encode()).hexdigest()[:12], 16) % 10**11)
+
+
+def configured_endpoints(server: ServerConfig) -> Endpoints | None:
+    """Where a live or custom server is; None for the demo marketplace, which runs inside the service."""
+    if server.mode == "live":
+        return LIVE
+    if server.mode == "custom":
+        return Endpoints(server.ws, server.api, server.passport, str(server.ca) if server.ca else None)
+    return None
 
 
 class Service:
@@ -47,16 +64,24 @@ class Service:
         self.manager: AccountManager | None = None
         self._demo_cookies: dict[str, str] = {}
         self._persisted: dict[str, tuple] = {}
+        s = config.settings
+        # Slider settings apply from the next start (a reload does not resize a pool with jobs in it).
+        self.slider = SliderPool(SliderSettings(s.slider_slots, s.slider_wait_timeout, s.slider_tries,
+                                                s.browser_path), self.bus)
 
     def start(self) -> None:
+        reap_stale()  # browsers a crashed run left behind
         endpoints = self._endpoints()
         self.store = Store(self.db_url)
         self.jobs = Jobs()
         cookie_for = self._demo_cookie if self.sim is not None else None
         self.manager = AccountManager(self.config, self.store, self.bus, endpoints, self.jobs,
-                                      cookie_for=cookie_for)
+                                      cookie_for=cookie_for,
+                                      verifier_for=lambda user_agent: verifier(self.slider, user_agent))
         self.jobs.every("sync", "*", SYNC_PERSIST_SECONDS, self._persist_sync)
         self.jobs.every("cleanup", "*", CLEANUP_SECONDS, self.cleanup, first_in=60.0)
+        self.jobs.every("recover", "*", RECOVER_SECONDS, self.manager.pipeline.retry_unfinished)
+        self.jobs.every("cookies", "*", OUTSIDE_COOKIES_SECONDS, self._adopt_outside_cookies)
         if self._watch:
             watcher = ConfigWatcher(self.config.path, on_change=self._reload, on_error=self._reload_failed)
             self.jobs.every("config", "*", CONFIG_POLL_SECONDS, watcher.poll)
@@ -66,14 +91,55 @@ class Service:
     def stop(self) -> None:
         if self.manager is not None:
             self.manager.signal_stop()
+        self.slider.signal_stop()
         if self.jobs is not None:
             self.jobs.shutdown()
         if self.manager is not None:
             self.manager.shutdown()
+        self.slider.close()
         if self.sim is not None:
             self.sim.stop()
         if self.store is not None:
             self.store.close()
+
+    def pending_verification(self, account_id: str) -> str | None:
+        """The punish URL of an account held by risk control (to solve by hand), else None."""
+        session = self.manager.session(account_id) if self.manager is not None else None
+        if session is None or session.state != ev.NEEDS_VERIFICATION:
+            return None
+        return session.verification_url
+
+    def set_cookie(self, account_id: str, cookie: str) -> None:
+        """The manual path: a cookie pasted for ``account_id`` joins its jar (persisted) and only that account
+        restarts. Raises CookieRejected (never quoting the cookie) when it is unusable."""
+        assert self.manager is not None and self.store is not None
+        try:
+            account = self.config.account(account_id)
+        except KeyError:
+            raise CookieRejected(f"no account {account_id!r} in {self.config.path}") from None
+        session = self.manager.session(account_id)
+        known = (session.auth.unb if session else None) or stored_unb(self.store, account_id) or account.unb
+        cookies = pasted_cookies(cookie, known)
+        self.manager.stop(account_id)  # first, so the session cannot write its old jar over the merge
+        merge_stored_cookies(self.store, account_id, self._base_cookie(account), cookies)
+        log.info("%s: pasted cookie saved (%d cookies); restarting the account", account_id, len(cookies))
+        if account.enabled:
+            self.manager.start(account_id)
+
+    def _adopt_outside_cookies(self) -> None:
+        """``xianyu.py verify`` (another process) saves a verified account's cookies in the database: an account
+        parked by risk control whose stored jar changed restarts on it. Only parked accounts are read."""
+        assert self.manager is not None and self.store is not None
+        status = self.slider.status()
+        for session in self.manager.sessions():
+            account_id = session.account_id
+            if (session.state != ev.NEEDS_VERIFICATION or account_id in status.busy
+                    or account_id in status.queued):
+                continue
+            state = self.store.get_account_state(account_id)
+            if state is not None and state.cookie_jar and state.cookie_jar != session.auth.jar.to_header():
+                log.info("%s: cookies saved from outside the service; restarting the account", account_id)
+                self.manager.restart(account_id)
 
     def cleanup(self) -> dict[str, int]:
         assert self.store is not None
@@ -116,11 +182,9 @@ class Service:
         self.bus.emit(ev.ConfigInvalid("*", errors=tuple(str(issue) for issue in error.errors)))
 
     def _endpoints(self) -> Endpoints:
-        server = self.config.server
-        if server.mode == "live":
-            return LIVE
-        if server.mode == "custom":
-            return Endpoints(server.ws, server.api, server.passport, str(server.ca) if server.ca else None)
+        endpoints = configured_endpoints(self.config.server)
+        if endpoints is not None:
+            return endpoints
         # server: demo — the simulator runs in-process with scripted buyers.
         from sim.server import start as start_sim
 
@@ -128,6 +192,10 @@ class Service:
         urls = self.sim.urls
         log.info("demo marketplace running at %s (simulated buyers)", urls["api"])
         return Endpoints(urls["ws"], urls["api"], urls["passport"], urls.get("ca"))
+
+    def _base_cookie(self, account: AccountConfig) -> str:
+        """The cookie the account's jar grows from: its configured one, or (demo mode) the simulator's."""
+        return self._demo_cookie(account) if self.sim is not None else account.cookie or ""
 
     def _demo_cookie(self, account: AccountConfig) -> str:
         """In demo mode every account (also one added by a reload) gets a simulator login."""

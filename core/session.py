@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,11 @@ RECV_TICK = 5.0
 HISTORY_CHECK = 20
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
+# While events wait for a free handler, how often the socket loop offers them again.
+BACKLOG_TICK = 0.005
+BACKLOG_WARN_AT = frozenset({100, 1_000, 10_000})
+# After each failed verification round the breaker waits longer (10 min, 20, 40 … up to 4 h): no retry storm.
+RISK_BACKOFF = Backoff(RISK_RETRY, 4 * 3600.0, jitter=0.0)
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ class _Waiter:
 class Session:
     def __init__(self, account_id: str, alias: str, auth: AccountAuth, ws_options: WsOptions,
                  tuning: SessionTuning, bus: ev.EventBus,
-                 on_message: Callable[[Session, ImEvent], None],
+                 on_message: Callable[[Session, ImEvent], bool],
                  on_synced: Callable[[Session, int], None],
                  verifier: Callable[[Session, RiskControl], bool] | None = None,
                  on_online: Callable[[Session], None] | None = None,
@@ -111,6 +117,13 @@ class Session:
         self.last_error = ""
         self.messages_in = 0
         self.replies_out = 0
+        # Events the pipeline refused (its handlers were full), in arrival order, and the sync position
+        # they belong to: the socket thread keeps reading (a handler may be waiting for a send's answer
+        # on this very socket) and offers them again; the position waits for them.
+        self._backlog: deque[ImEvent] = deque()
+        self._backlog_position = 0
+        self.verification_url: str | None = None  # the punish URL while risk control holds the account
+        self._risk_rounds = 0
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -133,6 +146,9 @@ class Session:
                 continue
             except (GoofishError, websocket.WebSocketException, OSError, SendFailed) as exc:
                 reason = _describe(exc)
+            except Exception as exc:  # a bug must cost one reconnect, not the account's thread
+                log.exception("%s: unexpected error in the session loop", self.account_id)
+                reason = f"internal error: {_describe(exc)}"
             if self._stop.is_set():
                 break
             # A connection that got online starts the backoff over; one that never did climbs it.
@@ -236,6 +252,7 @@ class Session:
                 return
             self._register(ws, token.access_token)
             self._went_online = True
+            self.verification_url, self._risk_rounds = None, 0
             self._set_state(ev.ONLINE, "registered")
             if self._on_online is not None:
                 self._on_online(self)
@@ -270,7 +287,7 @@ class Session:
         while not self._stop.is_set():
             if self._heartbeat_overdue():
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
-            raw = ws.recv(tick)
+            raw = ws.recv(BACKLOG_TICK if self._offer_backlog() else tick)
             if raw is None:
                 continue
             if not raw:  # a close frame: the server ended the connection normally
@@ -310,10 +327,26 @@ class Session:
             if event.kind == "invalid":
                 log.warning("%s: skipped an undecodable push item: %s", self.account_id, event.error)
                 continue
-            self._on_message(self, event)
+            self._backlog.append(event)
         position = sync_position(frame)
         if position:
-            self._on_synced(self, position)
+            self._backlog_position = max(self._backlog_position, position)
+        self._offer_backlog()
+
+    def _offer_backlog(self) -> bool:
+        """Hand backlogged events to the pipeline in order; True while some are still waiting."""
+        backlog = self._backlog
+        while backlog:
+            if not self._on_message(self, backlog[0]):
+                if len(backlog) in BACKLOG_WARN_AT:
+                    log.warning("%s: %d messages wait for a free handler (messages_in_flight is full)",
+                                self.account_id, len(backlog))
+                return True
+            backlog.popleft()
+        if self._backlog_position:  # all handed over: the position may move past them now
+            self._on_synced(self, self._backlog_position)
+            self._backlog_position = 0
+        return False
 
     def _on_response(self, response: Response) -> None:
         if response.mid == self._heartbeat_mid:
@@ -338,11 +371,17 @@ class Session:
 
     def _handle_risk(self, exc: RiskControl) -> bool:
         """Circuit breaker: hand over to verification instead of retrying the token API."""
+        self.verification_url = exc.url
         self._set_state(ev.NEEDS_VERIFICATION, "risk control (slider verification required)")
         self._bus.emit(ev.AccountError(self.account_id, message=f"risk control: {exc.url or 'no url'}"))
         if self._verifier is not None and self._verifier(self, exc):
             return True
-        self._stop.wait(RISK_RETRY)
+        self._risk_rounds += 1
+        delay = RISK_BACKOFF.ceiling(self._risk_rounds)
+        if self._verifier is not None:
+            self._set_state(ev.NEEDS_VERIFICATION, "automatic verification failed: solve the slider by hand "
+                            f"or paste a fresh cookie (next automatic try in {delay / 60:.0f} min)")
+        self._stop.wait(delay)
         return not self._stop.is_set()
 
     def _set_state(self, state: str, reason: str) -> None:

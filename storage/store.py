@@ -327,6 +327,13 @@ class Store:
         else:
             self._execute(self._sql.mark_reply, params)
 
+    def mark_replies_sent(self, rows: list[tuple[int, int, int]]) -> None:
+        """Many (reply id, sent_at_ms, attempts) "sent" outcomes in one transaction."""
+        params = [{"row_id": reply_id, "status": ReplyStatus.SENT.value, "sent_at_ms": sent_at_ms,
+                   "error": None, "attempts": attempts} for reply_id, sent_at_ms, attempts in rows]
+        with self._write() as conn:
+            conn.execute(self._sql.mark_reply, params)
+
     def find_pending_reply(
         self,
         account_id: str,

@@ -37,3 +37,19 @@ def test_parallel_chats_across_accounts_are_each_answered_once_in_order(env: Env
     assert run.events.of(ev.ReplyFailed) == []
     assert all(run.state(i) == "online" for i in ids)
     assert [env.ctl.account_state(u)["connections"] for u in unbs] == [1] * ACCOUNTS
+
+
+def test_full_handlers_never_stall_the_sockets_that_answer_them(env: Env) -> None:
+    # One handler and one message in flight: the handler waits for its send's answer, which only the account's
+    # socket thread can read, while that thread receives more pushes than the bound admits. Blocking the socket
+    # thread on the bound deadlocked the two until the send timed out; now it backlogs and keeps reading.
+    ids = [f"shop-{n}" for n in range(3)]
+    run = env.start([env.seller(i, default_reply="收到：{text}") for i in ids],
+                    settings={"handler_threads": 1, "messages_in_flight": 1, "http_timeout": 30})
+    unbs = [env.unb(i) for i in ids]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda k: env.ctl.message(unbs[k % 3], f"3300000002{k % 6:02d}", f"m{k}"), range(30)))
+    wait_until(lambda: sum(len(env.ctl.sent(u)) for u in unbs) == 30, 10,
+               lambda: f"{sum(len(env.ctl.sent(u)) for u in unbs)} of 30 answered")
+    assert run.events.of(ev.ReplyFailed) == []
+    assert all(run.state(i) == "online" for i in ids)

@@ -247,3 +247,41 @@ def test_too_old_messages_are_recorded_not_answered(env: Env) -> None:
     # A fresh message is answered.
     env.ctl.message(unb, BUYER, "新消息")
     wait_until(lambda: _replies(env, "shop-a", cid) == ["收到：新消息"])
+
+
+def test_recovery_that_finds_the_handlers_full_comes_back_for_the_rest(env: Env) -> None:
+    """After a restart with one message in flight allowed, the connect-time pass hands over what fits; the
+    retry job answers the rest (nothing recorded-but-unanswered is forgotten)."""
+    a = env.seller("shop-a", debounce_seconds=1, **ECHO_RULES)
+    run = env.start([a])
+    unb = env.unb("shop-a")
+    cids = [env.ctl.message(unb, f"3300000003{n:02d}", f"积压{n}")["cid"] for n in range(4)]
+    for cid in cids:
+        run.events.wait_for(ev.MessageReceived, "shop-a", cid=cid)
+    run.stop()
+    env.write([a], settings={"messages_in_flight": 1, "handler_threads": 1})
+    run = env.restart(run)
+    wait_until(lambda: all(_replies(env, "shop-a", cid) == [f"收到：积压{n}"] for n, cid in enumerate(cids)), 20,
+               lambda: f"stored: {[(m.text, m.decision) for m in chat_rows(run.store, 'shop-a')]}")
+
+
+def test_messages_still_queued_at_shutdown_are_answered_after_the_restart(env: Env) -> None:
+    """One handler, busy fetching an item (slow) when the service stops, with more messages queued behind
+    it: the stop records them unanswered instead of dropping them, and the next start answers each once."""
+    a = env.seller("shop-a", default_reply="{item_title}：{text}")
+    run = env.start([a], settings={"handler_threads": 1})
+    unb = env.unb("shop-a")
+    env.ctl.item(unb, "900000000007", "月卡")
+    env.ctl.fault(unb, "slow_http", 1, delay=1.5)
+    first = env.ctl.message(unb, "330000000400", "第一", item_id="900000000007")["cid"]
+    run.events.wait_for(ev.MessageReceived, "shop-a", cid=first)
+    cids = [first] + [env.ctl.message(unb, f"33000000040{n}", f"排队{n}", item_id="900000000007")["cid"]
+                      for n in range(1, 4)]
+    run.stop()
+    assert env.ctl.sent(unb) == []
+    run = env.restart(run)
+    texts = ["第一", "排队1", "排队2", "排队3"]
+    wait_until(lambda: all(_replies(env, "shop-a", cid) == [f"月卡：{t}"] for cid, t in zip(cids, texts, strict=True)),
+               10,
+               lambda: f"stored: {[(m.text, m.decision) for m in chat_rows(run.store, 'shop-a')]}")
+    assert stays(lambda: len(env.ctl.sent(unb)) == 4, 0.3)

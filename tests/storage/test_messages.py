@@ -163,3 +163,12 @@ def test_counters_count_received_messages_and_sent_replies(store: Store) -> None
     assert store.counters_since("shop-b", T0) == (1, 1)
     assert store.counters_since(None, T0) == (4, 3)
     assert store.counters_since("nobody", T0) == (0, 0)
+
+
+def test_many_sent_marks_land_in_one_call(store: Store) -> None:
+    first, second = reply(store, "c1", T0), reply(store, "c2", T0 + 1, text="包邮")
+    store.mark_replies_sent([(first, T0 + 5, 1), (second, T0 + 7, 2)])
+    for cid, text, sent_at, attempts in (("c1", "在的", T0 + 5, 1), ("c2", "包邮", T0 + 7, 2)):
+        match = store.find_pending_reply("shop-a", cid, text, now_ms=T0 + 10)
+        assert match is not None
+        assert (match.status, match.sent_at_ms, match.attempts) == ("sent", sent_at, attempts)

@@ -1,0 +1,29 @@
+"""EchoBook: our recent replies recognised in memory, with the same window as the stored lookup."""
+
+from __future__ import annotations
+
+from core.pipeline import EchoBook
+from storage import ECHO_WINDOW_MS
+
+T0 = 1_700_000_000_000
+
+
+def test_an_echo_is_ours_within_the_window_only() -> None:
+    book = EchoBook()
+    book.expect("shop-a", "c1", "在的", T0)
+    assert book.ours("shop-a", "c1", "在的", T0 + 500)
+    assert book.ours("shop-a", "c1", "在的", T0 + ECHO_WINDOW_MS)
+    assert not book.ours("shop-a", "c1", "在的", T0 + ECHO_WINDOW_MS + 1)
+    assert not book.ours("shop-a", "c2", "在的", T0 + 500)  # another chat
+    assert not book.ours("shop-b", "c1", "在的", T0 + 500)  # another account
+    assert not book.ours("shop-a", "c1", "在的呢", T0 + 500)  # other words: the seller typed them
+
+
+def test_a_failed_reply_is_forgotten_and_the_oldest_entries_make_room() -> None:
+    book = EchoBook(keep=2)
+    book.expect("shop-a", "c1", "一", T0)
+    book.forget("shop-a", "c1", "一")
+    assert not book.ours("shop-a", "c1", "一", T0)
+    for n, text in enumerate(["二", "三", "四"]):
+        book.expect("shop-a", "c1", text, T0 + n)
+    assert [book.ours("shop-a", "c1", t, T0) for t in ["二", "三", "四"]] == [False, True, True]
