@@ -21,7 +21,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core import events as ev
-from core.errors import ConfigError
+from core.errors import ConfigError, CookieRejected
+from core.redact import redact
 from core.session import Snapshot
 from tui.backend import Backend, ServiceBackend
 from tui.feed import EventFeed, LogLines
@@ -31,6 +32,7 @@ from tui.screens.accounts import AccountsScreen
 from tui.screens.common import ConfirmScreen, SummaryBar
 from tui.screens.inbox import InboxScreen
 from tui.screens.log import LogScreen
+from tui.screens.verification import VerificationScreen
 
 TICK_SECONDS = 0.25
 
@@ -40,10 +42,12 @@ class XianyuApp(App[None]):
 
     CSS_PATH = "styles.tcss"
     TITLE = "xianyu"
-    MODES = {"accounts": AccountsScreen, "inbox": InboxScreen, "log": LogScreen}
+    MODES = {"accounts": AccountsScreen, "inbox": InboxScreen, "verification": VerificationScreen,
+             "log": LogScreen}
     BINDINGS = [
         Binding("1", "switch_mode('accounts')", "Accounts"),
         Binding("2", "switch_mode('inbox')", "Inbox"),
+        Binding("3", "switch_mode('verification')", "Verify"),
         Binding("5", "switch_mode('log')", "Log"),
         Binding("ctrl+r", "reload", "Reload config"),
         Binding("q", "quit", "Quit"),
@@ -128,12 +132,13 @@ class XianyuApp(App[None]):
                     then: Callable[[Any], None] | None) -> None:
         try:
             result = await asyncio.to_thread(fn, *args)
-        except ConfigError as exc:
-            self.notify(str(exc), title="accounts.yml has errors; the running config stays", severity="error",
-                        timeout=20)
+        except (ConfigError, CookieRejected) as exc:
+            title = "accounts.yml has errors; the running config stays" if isinstance(exc, ConfigError) \
+                else "cookie not accepted; nothing changed"
+            self.notify(str(exc), title=title, severity="error", timeout=20)
             return
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message, never a dead dashboard
-            self.notify(f"{type(exc).__name__}: {exc}", title="failed", severity="error", timeout=10)
+            self.notify(redact(f"{type(exc).__name__}: {exc}"), title="failed", severity="error", timeout=10)
             return
         if then is not None:
             then(result)

@@ -61,6 +61,11 @@ class Backend(Protocol):
     def conversations(self, limit: int) -> list[Conversation]: ...
     def history(self, account_id: str, cid: str) -> list[HistoryEntry]: ...
     def detail(self, account_id: str) -> AccountDetail: ...
+    # verification (issue 5): memory reads, loop-safe …
+    def slider_status(self) -> Any: ...
+    def pending_verification(self, account_id: str) -> str | None: ...
+    # … and blocking: raises core.errors.CookieRejected with a message safe to show
+    def set_cookie(self, account_id: str, cookie: str) -> None: ...
 
 
 class ServiceBackend:
@@ -130,6 +135,16 @@ class ServiceBackend:
             jobs=tuple(self.service.jobs.next_runs(account_id)),
             rules=tuple(RuleHits(rule.rule_id, describe_rule(rule), hits.get(rule.rule_id, 0)) for rule in chain),
         )
+
+
+    def slider_status(self) -> Any:
+        return self.service.slider.status()
+
+    def pending_verification(self, account_id: str) -> str | None:
+        return self.service.pending_verification(account_id)
+
+    def set_cookie(self, account_id: str, cookie: str) -> None:
+        self.service.set_cookie(account_id, cookie)
 
 
 def conversation_from_rows(message: Any, reply: Any) -> Conversation:

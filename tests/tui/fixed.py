@@ -11,11 +11,13 @@ from pathlib import Path
 from core import events as ev
 from core.config import Config, load_config
 from core.session import Snapshot
+from core.slider import SliderStatus, VerificationOutcome
 from tui.app import XianyuApp
 from tui.backend import AccountDetail, HistoryEntry, RuleHits
 from tui.model import Conversation
 
 NOW = 1_764_300_000_000  # 2025-11-28 03:20:00 UTC
+PUNISH = "http://127.0.0.1:40000/_____tmd_____/punish?x5secdata=xd1a2b3c4d5e6f&x5step=1"
 SEC = 1000
 CONFIG_TEXT = """\
 server: demo
@@ -136,6 +138,15 @@ class FixedBackend:
     def history(self, account_id: str, cid: str) -> list[HistoryEntry]:
         return history()
 
+    def slider_status(self) -> SliderStatus:
+        return STATUS
+
+    def pending_verification(self, account_id: str) -> str | None:
+        return PUNISH if account_id == "shop-d" else None
+
+    def set_cookie(self, account_id: str, cookie: str) -> None:
+        self.calls.append(("set_cookie", account_id))
+
     def detail(self, account_id: str) -> AccountDetail:
         return AccountDetail(
             account_id,
@@ -148,6 +159,12 @@ class FixedBackend:
         )
 
 
+STATUS = SliderStatus(limit=2, busy=("shop-d",), queued=("shop-g",), recent=(
+    VerificationOutcome("shop-c", True, "solved on attempt 1", 6.4, NOW - 3_000 * SEC, PUNISH),
+    VerificationOutcome("shop-b", False, "rejected 3 time(s)", 21.9, NOW - 7_000 * SEC, PUNISH),
+))
+
+
 def fixed_app(tmp: Path) -> XianyuApp:
     app = XianyuApp(FixedBackend(tmp), clock=lambda: NOW)
     app.model.add_log(LOG_LINES)
@@ -155,5 +172,6 @@ def fixed_app(tmp: Path) -> XianyuApp:
         ev.StateChanged("shop-a", state=ev.STARTING, previous=ev.STOPPED, reason="starting", at_ms=NOW - 3_724 * SEC),
         ev.StateChanged("shop-a", state=ev.ONLINE, previous=ev.STARTING, reason="registered", at_ms=NOW - 3_723 * SEC),
         ev.AccountError("shop-a", message="reply to chat 50000000009 failed: no answer within 10s", at_ms=NOW - 60 * SEC),
+        ev.VerificationChanged("shop-d", phase="running", url=PUNISH, attempt=2, at_ms=NOW - 5 * SEC),
     ])
     return app

@@ -56,9 +56,14 @@ def test_detail(snap_compare, tmp_path, size) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_chat(snap_compare, tmp_path, size) -> None:
     assert snap_compare(fixed_app(tmp_path), terminal_size=size,
-                        run_before=keys_then_settle("2", "down", "down", "enter"))
+                        run_before=keys_then_settle("2", "up", "up", "enter"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_log(snap_compare, tmp_path, size) -> None:
     assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("5"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_verification(snap_compare, tmp_path, size) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("3"))

@@ -144,7 +144,7 @@ class TextScreen(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Label(self.prompt, id="question")
             yield Input(password=self.password, id="text")
-            yield Label("[b]enter[/b] send    [b]escape[/b] cancel", id="choices")
+            yield Label("[b]enter[/b] submit    [b]escape[/b] cancel", id="choices")
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
         message.stop()

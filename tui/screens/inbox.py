@@ -6,6 +6,7 @@ row's account (again: all accounts). Rows keep their key and place while their c
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from textual.app import ComposeResult
@@ -22,7 +23,9 @@ COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12)
 STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "paused": "magenta"}
 
 
+@functools.lru_cache(maxsize=2048)
 def conversation_cells(c: Conversation) -> Cells:
+    """Cached per conversation value (a frozen dataclass): a tick computes only the chats that moved."""
     return (clock(c.at_ms), clip(c.account_id, 14), clip(c.buyer_nick or c.buyer_id, 12),
             (c.status, STATUS_STYLES.get(c.status, "dim")), clip(c.text, 30), clip(c.reply, 30),
             clip(c.rule, 14), latency(c.latency_ms))
@@ -71,7 +74,11 @@ class InboxScreen(Screen):
         if self._drawn and self._drawn[1] != self.filters():
             self.rows.reset()
         self._drawn = state
-        self.rows.sync((c.key, conversation_cells(c)) for c in app.model.inbox(*self.filters()))
+        table = self.rows.table
+        following = table.cursor_row >= table.row_count - 1  # on the newest chat: keep following the stream
+        self.rows.sync_visible(app.model.inbox(*self.filters()), lambda c: c.key, conversation_cells)
+        if following and table.row_count:
+            table.move_cursor(row=table.row_count - 1)
         self.sub_title = self.describe_filters()
         self.query_one(DataTable).border_title = self.sub_title
 
