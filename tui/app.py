@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core import events as ev
-from core.errors import ConfigError, CookieRejected
+from core.errors import ConfigError, CookieRejected, CoreError
 from core.redact import redact
 from core.session import Snapshot
 from tui.backend import Backend, ServiceBackend
@@ -35,6 +35,8 @@ from tui.screens.log import LogScreen
 from tui.screens.verification import VerificationScreen
 
 TICK_SECONDS = 0.25
+_REFUSALS = {ConfigError: "accounts.yml has errors; the running config stays",
+             CookieRejected: "cookie not accepted; nothing changed"}
 
 
 class XianyuApp(App[None]):
@@ -132,10 +134,8 @@ class XianyuApp(App[None]):
                     then: Callable[[Any], None] | None) -> None:
         try:
             result = await asyncio.to_thread(fn, *args)
-        except (ConfigError, CookieRejected) as exc:
-            title = "accounts.yml has errors; the running config stays" if isinstance(exc, ConfigError) \
-                else "cookie not accepted; nothing changed"
-            self.notify(str(exc), title=title, severity="error", timeout=20)
+        except CoreError as exc:  # a deliberate refusal: its message is written to be shown (no secrets)
+            self.notify(str(exc), title=_REFUSALS.get(type(exc), "not done"), severity="error", timeout=20)
             return
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message, never a dead dashboard
             self.notify(redact(f"{type(exc).__name__}: {exc}"), title="failed", severity="error", timeout=10)

@@ -66,6 +66,10 @@ class Backend(Protocol):
     def pending_verification(self, account_id: str) -> str | None: ...
     # … and blocking: raises core.errors.CookieRejected with a message safe to show
     def set_cookie(self, account_id: str, cookie: str) -> None: ...
+    # orders (issue 6), blocking; refusals raise core.errors.OrderActionError
+    def orders(self, limit: int) -> list[Any]: ...
+    def retry_delivery(self, order_id: str) -> None: ...
+    def resend_delivery(self, order_id: str) -> None: ...
 
 
 class ServiceBackend:
@@ -145,6 +149,15 @@ class ServiceBackend:
 
     def set_cookie(self, account_id: str, cookie: str) -> None:
         self.service.set_cookie(account_id, cookie)
+
+    def orders(self, limit: int) -> list[Any]:
+        return self.service.orders.recent(limit=limit)
+
+    def retry_delivery(self, order_id: str) -> None:
+        self.service.orders.retry(order_id)
+
+    def resend_delivery(self, order_id: str) -> None:
+        self.service.orders.resend(order_id)
 
 
 def conversation_from_rows(message: Any, reply: Any) -> Conversation:

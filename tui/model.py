@@ -72,6 +72,7 @@ class Dashboard:
         self.log_total = 0  # lines ever added: the Log screen appends the ones it has not shown
         self.verification: dict[str, ev.VerificationChanged] = {}  # latest phase per account
         self.version = 0  # bumped on every change, so a screen can skip a redraw when nothing moved
+        self.orders_version = 0  # bumped by order and delivery events: the Orders screen reads them again
         self.day_start_ms = 0
 
     # ---- loading and feeding ---------------------------------------------------------------------------
@@ -138,6 +139,8 @@ class Dashboard:
                 self._remember(who, event.at_ms, event.message, True)
             case ev.VerificationChanged():
                 self.verification[who] = event
+            case ev.OrderChanged() | ev.DeliveryChanged() | ev.OrderNotice():
+                self.orders_version += 1
 
     def _count(self, account_id: str, column: int) -> None:
         today = self.clock()

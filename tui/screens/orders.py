@@ -1,0 +1,134 @@
+"""Orders: recent orders across accounts with their delivery; retry a failed delivery, resend the codes.
+
+Rows are read from storage (``service.orders.recent``) in a worker when order or delivery events arrive,
+at most once a second. Codes are only ever shown masked. ``t`` retries a failed or waiting delivery with a
+fresh budget; ``e`` sends the *same* codes again (after a confirmation), never new ones.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from tui.format import clip, clock
+from tui.screens.common import Cells, ConfirmScreen, RowSync, SummaryBar, add_columns
+
+COLUMNS = (("at", "Updated", 8), ("account", "Account", 14), ("order", "Order", 20), ("buyer", "Buyer", 12),
+           ("item", "Item", 20), ("status", "Status", 9), ("delivery", "Delivery", 9), ("units", "Codes", 16),
+           ("reason", "Reason", 40))
+STATUS_STYLES = {"paid": "bold", "shipped": "cyan", "completed": "green", "refund": "magenta", "closed": "dim"}
+DELIVERY_STYLES = {"sent": "green", "failed": "bold red", "pending": "yellow", "reserved": "yellow",
+                   "cancelled": "dim", "none": "dim"}
+ORDERS_SHOWN = 200
+RELOAD_SECONDS = 1.0
+
+
+def order_key(order: Any) -> str:
+    return f"{order.account_id}\x1f{order.order_id}"
+
+
+def order_cells(order: Any) -> Cells:
+    codes = ", ".join(unit.code for unit in order.units)
+    return (clock(order.updated_ms), clip(order.account_id, 14), order.order_id, clip(order.buyer_nick, 12),
+            clip(order.item_title or order.item_id or "", 20), (order.status, STATUS_STYLES.get(order.status, "")),
+            (order.delivery_state, DELIVERY_STYLES.get(order.delivery_state, "")), clip(codes, 16),
+            clip(order.reason, 40))
+
+
+class OrdersScreen(Screen):
+    BINDINGS = [
+        Binding("t", "retry", "Retry delivery"),
+        Binding("e", "resend", "Resend codes"),
+        Binding("u", "problems", "Undelivered"),
+        Binding("f", "account", "This account"),
+        Binding("escape", "clear", "Clear filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orders: list[Any] = []
+        self.account: str | None = None
+        self.problems = False
+        self._loaded = -1
+        self._loading = False
+        self._last_load = 0.0
+        self._drawn: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar("Orders")
+        yield DataTable(id="orders", cursor_type="row")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        self.rows = RowSync(table, add_columns(table, COLUMNS))
+        table.focus()
+        self.ready = True
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        app: Any = self.app
+        version = app.model.orders_version
+        due = time.monotonic() - self._last_load >= RELOAD_SECONDS
+        stuck = self._loading and time.monotonic() - self._last_load > 10  # a failed read said so already
+        if version != self._loaded and due and (not self._loading or stuck):
+            self._loading, self._last_load = True, time.monotonic()
+            app.call(app.backend.orders, ORDERS_SHOWN, then=lambda orders, v=version: self.show(orders, v))
+        self.draw()
+
+    def show(self, orders: list[Any] | None, version: int) -> None:
+        self._loading, self._loaded = False, version
+        self.orders = list(reversed(orders or []))  # oldest first: new orders arrive at the bottom
+        self.draw()
+
+    def draw(self) -> None:
+        state = (id(self.orders), self.account, self.problems)
+        if state == self._drawn:
+            return
+        if self._drawn and self._drawn[1:] != state[1:]:
+            self.rows.reset()
+        self._drawn = state
+        shown = [o for o in self.orders if (self.account is None or o.account_id == self.account)
+                 and (not self.problems or o.delivery_state not in ("sent", "none"))]
+        self.rows.sync((order_key(o), order_cells(o)) for o in shown)
+
+    def selected(self) -> Any | None:
+        key = self.rows.selected_key()
+        return next((o for o in self.orders if order_key(o) == key), None)
+
+    def action_retry(self) -> None:
+        order = self.selected()
+        if order is not None:
+            app: Any = self.app
+            app.call(app.backend.retry_delivery, order.order_id, done=f"order {order.order_id}: delivery retried")
+
+    def action_resend(self) -> None:
+        order = self.selected()
+        if order is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                app: Any = self.app
+                app.call(app.backend.resend_delivery, order.order_id,
+                         done=f"order {order.order_id}: the same codes are being sent again")
+        self.app.push_screen(ConfirmScreen(f"Send order {order.order_id}'s codes to {order.buyer_nick} again?"),
+                             answered)
+
+    def action_problems(self) -> None:
+        self.problems = not self.problems
+        self.draw()
+
+    def action_account(self) -> None:
+        order = self.selected()
+        self.account = None if self.account or order is None else order.account_id
+        self.draw()
+
+    def action_clear(self) -> None:
+        self.account, self.problems = None, False
+        self.draw()
