@@ -187,12 +187,21 @@ def test_detail_masks_secrets_and_lists_jobs_rules_and_pauses(env: Env) -> None:
         detach_log(app)
 
 
-def test_quit_asks_while_accounts_are_online(env: Env) -> None:
+def test_command_palette_runs_the_screen_keys_and_quit_asks_while_accounts_are_online(env: Env) -> None:
     run = env.start([env.seller("shop-a")])
+    restarts = spy(run.svc.manager, "restart")
     app = dashboard(run.svc)
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
+            await until(lambda: cell(app, "accounts", "shop-a", "state") == "online")
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Restart")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await until(lambda: restarts == [("shop-a",)], what="Restart from the palette")
+
             await until(lambda: cell(app, "accounts", "shop-a", "state") == "online")
             await pilot.press("q")
             await until(lambda: isinstance(app.screen, ConfirmScreen))
