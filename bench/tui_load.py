@@ -6,10 +6,11 @@ A real Service (1,000 accounts online against `python -m sim` in its own process
 process, as bench/service_scale.py does) with the dashboard on top, run headless through
 ``App.run_test()`` at 160×48 (layout and compositing run as on a terminal; only the bytes are not written).
 
-Prints, per phase (idle on Accounts, load on Accounts, load on Inbox):
+Prints, per phase (idle on Accounts, load on Accounts, load on Inbox; ``--bare``: the same run with no app,
+only the loop watcher, which is the baseline the process's other threads leave to any event loop):
   * the event loop's blocked gaps: an asyncio task asks to wake every 10 ms; the gap is how late it woke
     (worst and p99) — the number that says whether keys and redraws wait;
-  * the 4 Hz tick (drain events → model → snapshots → update changed cells): p50/p99/max duration;
+  * the 4 Hz tick (drain events → model) and the 1 Hz redraw (snapshots → changed cells): durations;
   * how far the UI trails the service: the age of the oldest event at the moment it was drained, and the
     most events one tick drained.
 """
@@ -40,15 +41,43 @@ class Phase:
         self.name = name
         self.gaps_ms: list[float] = []
         self.ticks_ms: list[float] = []
+        self.redraws_ms: list[float] = []
         self.lag_ms: list[float] = []
         self.batch: list[int] = []
 
     def report(self) -> None:
         print(f"[{self.name}]")
         print("  " + describe("event-loop blocked gap", self.gaps_ms))
-        print("  " + describe("tick duration", self.ticks_ms))
+        print("  " + describe("tick (drain + model, 4 Hz, includes any redraw)", self.ticks_ms))
+        print("  " + describe("redraw (snapshots + changed cells, 1 Hz)", self.redraws_ms))
         print("  " + describe("oldest event's age when drained", self.lag_ms))
         print(f"  events per tick: max {max(self.batch, default=0)}, total {sum(self.batch)}")
+
+
+async def watch_gaps(current: list[Phase], stop: asyncio.Event) -> None:
+    """Ask to wake every 10 ms; how late each wake-up comes is how long the loop was blocked."""
+    last = time.perf_counter()
+    while not stop.is_set():
+        await asyncio.sleep(WAKE_EVERY)
+        now = time.perf_counter()
+        current[0].gaps_ms.append(max(0.0, (now - last - WAKE_EVERY) * 1000))
+        last = now
+
+
+async def drive_bare(phases: list[Phase], seconds: float, load_started: threading.Event,
+                     load_done: threading.Event) -> None:
+    """The same phases with no app: what an empty asyncio loop sees in this process (the GIL's share)."""
+    current, stop = [phases[0]], asyncio.Event()
+    watcher = asyncio.create_task(watch_gaps(current, stop))
+    await asyncio.sleep(5)
+    load_started.set()
+    current[0] = phases[1]
+    await asyncio.sleep(seconds / 2)
+    current[0] = phases[2]
+    while not load_done.is_set():
+        await asyncio.sleep(0.1)
+    stop.set()
+    await watcher
 
 
 async def drive(app, phases: list[Phase], seconds: float, load_started: threading.Event,
@@ -56,7 +85,7 @@ async def drive(app, phases: list[Phase], seconds: float, load_started: threadin
     from textual.widgets import DataTable
 
     current: list[Phase] = [phases[0]]
-    real_tick, real_drain = app.tick, app.feed.drain
+    real_tick, real_drain, real_redraw = app.tick, app.feed.drain, app.redraw
 
     def drain():
         events = real_drain()
@@ -70,21 +99,18 @@ async def drive(app, phases: list[Phase], seconds: float, load_started: threadin
         real_tick()
         current[0].ticks_ms.append((time.perf_counter() - began) * 1000)
 
+    def timed_redraw() -> None:
+        began = time.perf_counter()
+        real_redraw()
+        current[0].redraws_ms.append((time.perf_counter() - began) * 1000)
+
     app.feed.drain = drain
     app.tick = timed_tick  # set_interval(self.tick) in on_mount picks the instance attribute
+    app.redraw = timed_redraw
 
     async with app.run_test(size=(160, 48)) as pilot:
         stop = asyncio.Event()
-
-        async def watch() -> None:
-            last = time.perf_counter()
-            while not stop.is_set():
-                await asyncio.sleep(WAKE_EVERY)
-                now = time.perf_counter()
-                current[0].gaps_ms.append(max(0.0, (now - last - WAKE_EVERY) * 1000))
-                last = now
-
-        watcher = asyncio.create_task(watch())
+        watcher = asyncio.create_task(watch_gaps(current, stop))
         await pilot.pause()
         print(f"dashboard: {app.screen.query_one(DataTable).row_count} account rows")
         await asyncio.sleep(5)  # idle, 1,000 rows on screen
@@ -117,6 +143,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="buyer messages per second")
     parser.add_argument("--load-accounts", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the load lasts")
+    parser.add_argument("--bare", action="store_true",
+                        help="no dashboard: the same service and load with an empty asyncio loop (the baseline)")
     args = parser.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -146,8 +174,12 @@ def main() -> None:
               f"after {time.monotonic() - started:.1f} s; load {args.rate:.0f} msg/s over {args.load_accounts} "
               f"accounts for {args.seconds:.0f} s")
         feed.drain()  # the start-up burst is not what is measured
-        app = XianyuApp(ServiceBackend(service), feed)
-        phases = [Phase("idle, Accounts screen, 5 s"), Phase("load, Accounts screen"), Phase("load, Inbox screen")]
+        if args.bare:
+            service.bus.remove(feed)
+            phases = [Phase("bare loop, idle, 5 s"), Phase("bare loop, load"), Phase("bare loop, load (2nd half)")]
+        else:
+            phases = [Phase("idle, Accounts screen, 5 s"), Phase("load, Accounts screen"),
+                      Phase("load, Inbox screen")]
         load_started, load_done = threading.Event(), threading.Event()
         targets = [unb for unb, _ in accounts[: args.load_accounts]]
         posted: list[int] = []
@@ -163,7 +195,11 @@ def main() -> None:
                 load_done.set()
 
         threading.Thread(target=load, daemon=True).start()
-        asyncio.run(drive(app, phases, args.seconds, load_started, load_done))
+        if args.bare:
+            asyncio.run(drive_bare(phases, args.seconds, load_started, load_done))
+        else:
+            asyncio.run(drive(XianyuApp(ServiceBackend(service), feed), phases, args.seconds, load_started,
+                              load_done))
         print(f"load: posted {posted[0]} messages in {posted[1]} s (target {args.rate:.0f}/s)")
         for phase in phases:
             phase.report()

@@ -25,7 +25,7 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def settle(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
-    pilot.app.tick()
+    pilot.app.redraw()
     await pilot.pause()
 
 

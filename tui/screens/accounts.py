@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer
 from core.session import Snapshot
 from tui.format import age, clip, left, masked_id, state_cell
 from tui.screens.common import Cells, RowSync, SummaryBar, add_columns
+from tui.widgets import LiveTable
 
 COLUMNS = (("account", "Account", 16), ("name", "Name", 12), ("user", "User", 9), ("state", "State", 18),
            ("since", "In state", 8), ("heartbeat", "Beat", 6), ("token", "Token", 7), ("in", "In", 5),
@@ -45,7 +46,7 @@ class AccountsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield SummaryBar("Accounts")
-        yield DataTable(id="accounts", cursor_type="row")
+        yield LiveTable(id="accounts", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

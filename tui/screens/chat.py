@@ -14,6 +14,7 @@ from tui.backend import HistoryEntry
 from tui.format import clip, clock, left
 from tui.model import Conversation
 from tui.screens.common import RowSync, SummaryBar, TextScreen, add_columns
+from tui.widgets import LiveTable
 
 COLUMNS = (("at", "Time", 8), ("who", "Who", 12), ("text", "Message", 60), ("note", "Rule / status", 18))
 PAUSE_MINUTES = 60.0  # a pause from the dashboard when the account has no takeover_minutes
@@ -35,7 +36,7 @@ class ChatScreen(Screen):
     def compose(self) -> ComposeResult:
         yield SummaryBar("Chat")
         yield Static(id="chat-head")
-        yield DataTable(id="history", cursor_type="row")
+        yield LiveTable(id="history", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Input
 from tui.format import clip, clock, latency
 from tui.model import REPLIED, WAITING, Conversation
 from tui.screens.common import Cells, RowSync, SummaryBar, add_columns
+from tui.widgets import LiveTable
 
 COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("status", "Status", 9),
            ("text", "Buyer says", 30), ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8))
@@ -50,7 +51,7 @@ class InboxScreen(Screen):
     def compose(self) -> ComposeResult:
         yield SummaryBar("Inbox")
         yield Input(placeholder="/ search messages, buyers, replies", id="search")
-        yield DataTable(id="inbox", cursor_type="row")
+        yield LiveTable(id="inbox", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

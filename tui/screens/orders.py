@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer
 
 from tui.format import clip, clock
 from tui.screens.common import Cells, ConfirmScreen, RowSync, SummaryBar, add_columns
+from tui.widgets import LiveTable
 
 COLUMNS = (("at", "Updated", 8), ("account", "Account", 14), ("order", "Order", 20), ("buyer", "Buyer", 12),
            ("item", "Item", 20), ("status", "Status", 9), ("delivery", "Delivery", 9), ("units", "Codes", 16),
@@ -61,7 +62,7 @@ class OrdersScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield SummaryBar("Orders")
-        yield DataTable(id="orders", cursor_type="row")
+        yield LiveTable(id="orders", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 from core import events as ev
 from tui.format import age, clip, clock, state_cell
 from tui.screens.common import Cells, RowSync, SummaryBar, TextScreen, add_columns
+from tui.widgets import LiveTable
 
 WAITING = (("account", "Account", 16), ("name", "Name", 12), ("state", "State", 18), ("slot", "Slot", 10),
            ("phase", "Last step", 22), ("since", "Waiting", 8), ("url", "Punish URL", 60))
@@ -44,9 +45,9 @@ class VerificationScreen(Screen):
     def compose(self) -> ComposeResult:
         yield SummaryBar("Verification")
         yield Static(id="slots")
-        yield DataTable(id="waiting", cursor_type="row")
+        yield LiveTable(id="waiting", cursor_type="row")
         yield Static(Text("Last outcomes", style="bold"), id="outcomes-title")
-        yield DataTable(id="outcomes", cursor_type="row")
+        yield LiveTable(id="outcomes", cursor_type="row")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
