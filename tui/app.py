@@ -107,9 +107,8 @@ class XianyuApp(App[None]):
         if self.log_lines is not None:
             self.model.add_log(self.log_lines.drain())
         self._ticks += 1
-        # A thousand snapshots cost milliseconds of GIL, and any cell written makes a table re-render every
-        # visible cell (tens of ms under load): both once a second (ages are shown in whole seconds), and at
-        # once when an account changed state.
+        # A thousand snapshots cost milliseconds of GIL: read them and redraw once a second (ages are shown in
+        # whole seconds), and at once when an account changed state.
         if moved or self._ticks % REDRAW_EVERY == 0:
             self.redraw()
 

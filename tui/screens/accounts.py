@@ -5,15 +5,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from core.session import Snapshot
 from tui.format import age, clip, left, masked_id, state_cell
-from tui.screens.common import Cells, RowSync, SummaryBar, add_columns
-from tui.widgets import LiveTable
+from tui.screens.common import Cells, TableScreen
 
 COLUMNS = (("account", "Account", 16), ("name", "Name", 12), ("user", "User", 9), ("state", "State", 18),
            ("since", "In state", 8), ("heartbeat", "Beat", 6), ("token", "Token", 7), ("in", "In", 5),
@@ -35,7 +32,9 @@ def account_cells(snap: Snapshot, now_ms: int, today: tuple[int, int], paused: i
             left(now_ms, snap.token_expires_at_ms), str(received), str(sent), str(paused or ""), error)
 
 
-class AccountsScreen(Screen):
+class AccountsScreen(TableScreen):
+    NAME, TABLE_ID, COLUMNS = "Accounts", "accounts", COLUMNS
+
     BINDINGS = [
         Binding("d,enter", "detail", "Detail"),
         Binding("s", "control('start')", "Start"),
@@ -43,17 +42,6 @@ class AccountsScreen(Screen):
         Binding("r", "control('restart')", "Restart"),
         Binding("m", "messages", "Its chats"),
     ]
-
-    def compose(self) -> ComposeResult:
-        yield SummaryBar("Accounts")
-        yield LiveTable(id="accounts", cursor_type="row")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        self.rows = RowSync(table, add_columns(table, COLUMNS))
-        self.ready = True
-        self.refresh_data()
 
     def refresh_data(self) -> None:
         app: Any = self.app

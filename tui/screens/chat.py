@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
 from tui.backend import HistoryEntry
 from tui.format import clip, clock, left
 from tui.model import Conversation
-from tui.screens.common import RowSync, SummaryBar, TextScreen, add_columns
-from tui.widgets import LiveTable
+from tui.screens.common import TableScreen, TextScreen
 
 COLUMNS = (("at", "Time", 8), ("who", "Who", 12), ("text", "Message", 60), ("note", "Rule / status", 18))
 PAUSE_MINUTES = 60.0  # a pause from the dashboard when the account has no takeover_minutes
 
 
-class ChatScreen(Screen):
+class ChatScreen(TableScreen):
+    NAME, TABLE_ID, COLUMNS = "Chat", "history", COLUMNS
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("r", "reply", "Reply by hand"),
@@ -33,18 +33,8 @@ class ChatScreen(Screen):
         self.conversation = conversation
         self._seen: Conversation | None = None
 
-    def compose(self) -> ComposeResult:
-        yield SummaryBar("Chat")
+    def above(self) -> Iterable[Widget]:
         yield Static(id="chat-head")
-        yield LiveTable(id="history", cursor_type="row")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        self.rows = RowSync(table, add_columns(table, COLUMNS))
-        table.focus()
-        self.ready = True
-        self.refresh_data()
 
     def refresh_data(self) -> None:
         app: Any = self.app

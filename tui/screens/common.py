@@ -9,11 +9,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Footer, Input, Label
 
 from tui.format import clock
+from tui.widgets import LiveTable
 
 T = TypeVar("T")
 # A cell is a plain string or (text, style): cheap to build and to compare for a thousand rows a tick;
@@ -65,10 +66,9 @@ class RowSync:
             self._put(key, cells)
 
     def sync_visible(self, items: Sequence[T], key: Callable[[T], str], cells: Callable[[T], Cells]) -> None:
-        """For big tables: every row exists, but only the rows on screen get their cells recomputed.
-
-        Any ``update_cell`` makes a DataTable re-render every visible cell, and a row scrolled into view
-        is brought up to date on the next tick (a quarter second), so off-screen rows need no work."""
+        """For big tables: every row exists, but only the rows on screen get their cells recomputed (a
+        thousand rows of ages and counters would cost milliseconds of GIL a redraw for nothing); a row
+        scrolled into view is brought up to date on the next redraw."""
         keys = [key(item) for item in items]
         self._drop_missing(dict.fromkeys(keys))
         table = self.table
@@ -110,6 +110,54 @@ def add_columns(table: DataTable, columns: Sequence[tuple[str, str, int | None]]
     for key, label, width in columns:
         table.add_column(label, key=key, width=width)
     return [key for key, _, _ in columns]
+
+
+class TableScreen(Screen):
+    """A screen around one live table: the summary bar, ``above()`` widgets, the table, the footer.
+
+    ``account`` and ``only`` are the usual filters (``f`` the highlighted row's account, ``u`` the rows
+    that need the seller); a screen that uses them binds the actions and reads them when it draws."""
+
+    NAME = ""
+    TABLE_ID = ""
+    COLUMNS: Sequence[tuple[str, str, int | None]] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.account: str | None = None
+        self.only = False
+        self.ready = False
+
+    def above(self) -> Iterable[Widget]:
+        return ()
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(self.NAME)
+        yield from self.above()
+        yield LiveTable(id=self.TABLE_ID, cursor_type="row")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(f"#{self.TABLE_ID}", DataTable)
+        self.rows = RowSync(table, add_columns(table, self.COLUMNS))
+        table.focus()
+        self.ready = True
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Called by the app's redraw (and after a filter changed)."""
+
+    def selected_account(self) -> str | None:
+        return None
+
+    def action_account(self) -> None:
+        account = self.selected_account()
+        self.account = None if self.account or account is None else account
+        self.refresh_data()
+
+    def action_only(self) -> None:
+        self.only = not self.only
+        self.refresh_data()
 
 
 class ConfirmScreen(ModalScreen[bool]):

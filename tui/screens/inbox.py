@@ -7,17 +7,16 @@ row's account (again: all accounts). Rows keep their key and place while their c
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widget import Widget
+from textual.widgets import DataTable, Input
 
 from tui.format import clip, clock, latency
 from tui.model import REPLIED, WAITING, Conversation
-from tui.screens.common import Cells, RowSync, SummaryBar, add_columns
-from tui.widgets import LiveTable
+from tui.screens.common import Cells, TableScreen
 
 COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("status", "Status", 9),
            ("text", "Buyer says", 30), ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8))
@@ -32,37 +31,26 @@ def conversation_cells(c: Conversation) -> Cells:
             clip(c.rule, 14), latency(c.latency_ms))
 
 
-class InboxScreen(Screen):
+class InboxScreen(TableScreen):
+    NAME, TABLE_ID, COLUMNS = "Inbox", "inbox", COLUMNS
     BINDINGS = [
         Binding("enter", "open", "Open chat"),
         Binding("slash", "search", "Search"),
-        Binding("u", "unanswered", "Unanswered"),
+        Binding("u", "only", "Unanswered"),
         Binding("f", "account", "This account"),
         Binding("escape", "clear", "Clear filters"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.account: str | None = None
         self.text = ""
-        self.unanswered = False
         self._drawn: tuple = ()
 
-    def compose(self) -> ComposeResult:
-        yield SummaryBar("Inbox")
+    def above(self) -> Iterable[Widget]:
         yield Input(placeholder="/ search messages, buyers, replies", id="search")
-        yield LiveTable(id="inbox", cursor_type="row")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        self.rows = RowSync(table, add_columns(table, COLUMNS))
-        table.focus()
-        self.ready = True
-        self.refresh_data()
 
     def filters(self) -> tuple:
-        return self.account, self.text, self.unanswered
+        return self.account, self.text, self.only
 
     def refresh_data(self) -> None:
         app: Any = self.app
@@ -85,7 +73,7 @@ class InboxScreen(Screen):
 
     def describe_filters(self) -> str:
         parts = [f"account {self.account}" if self.account else "all accounts"]
-        if self.unanswered:
+        if self.only:
             parts.append("unanswered")
         if self.text:
             parts.append(f"“{self.text}”")
@@ -117,18 +105,13 @@ class InboxScreen(Screen):
     def on_input_submitted(self, message: Input.Submitted) -> None:
         self.query_one(DataTable).focus()
 
-    def action_unanswered(self) -> None:
-        self.unanswered = not self.unanswered
-        self.refresh_data()
-
-    def action_account(self) -> None:
+    def selected_account(self) -> str | None:
         conversation = self.selected()
-        self.account = None if self.account or conversation is None else conversation.account_id
-        self.refresh_data()
+        return conversation.account_id if conversation else None
 
     def action_clear(self) -> None:
         search = self.query_one("#search", Input)
-        self.account, self.unanswered = None, False
+        self.account, self.only = None, False
         search.value = ""
         self.query_one(DataTable).focus()
         self.refresh_data()

@@ -10,14 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer
 
 from tui.format import clip, clock
-from tui.screens.common import Cells, ConfirmScreen, RowSync, SummaryBar, add_columns
-from tui.widgets import LiveTable
+from tui.screens.common import Cells, ConfirmScreen, TableScreen
 
 COLUMNS = (("at", "Updated", 8), ("account", "Account", 14), ("order", "Order", 20), ("buyer", "Buyer", 12),
            ("item", "Item", 20), ("status", "Status", 9), ("delivery", "Delivery", 9), ("units", "Codes", 16),
@@ -41,11 +37,12 @@ def order_cells(order: Any) -> Cells:
             clip(order.reason, 40))
 
 
-class OrdersScreen(Screen):
+class OrdersScreen(TableScreen):
+    NAME, TABLE_ID, COLUMNS = "Orders", "orders", COLUMNS
     BINDINGS = [
         Binding("t", "retry", "Retry delivery"),
         Binding("e", "resend", "Resend codes"),
-        Binding("u", "problems", "Undelivered"),
+        Binding("u", "only", "Undelivered"),
         Binding("f", "account", "This account"),
         Binding("escape", "clear", "Clear filters"),
     ]
@@ -53,24 +50,10 @@ class OrdersScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.orders: list[Any] = []
-        self.account: str | None = None
-        self.problems = False
         self._loaded = -1
         self._loading = False
         self._last_load = 0.0
         self._drawn: tuple = ()
-
-    def compose(self) -> ComposeResult:
-        yield SummaryBar("Orders")
-        yield LiveTable(id="orders", cursor_type="row")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        self.rows = RowSync(table, add_columns(table, COLUMNS))
-        table.focus()
-        self.ready = True
-        self.refresh_data()
 
     def refresh_data(self) -> None:
         app: Any = self.app
@@ -88,14 +71,14 @@ class OrdersScreen(Screen):
         self.draw()
 
     def draw(self) -> None:
-        state = (id(self.orders), self.account, self.problems)
+        state = (id(self.orders), self.account, self.only)
         if state == self._drawn:
             return
         if self._drawn and self._drawn[1:] != state[1:]:
             self.rows.reset()
         self._drawn = state
         shown = [o for o in self.orders if (self.account is None or o.account_id == self.account)
-                 and (not self.problems or o.delivery_state not in ("sent", "none"))]
+                 and (not self.only or o.delivery_state not in ("sent", "none"))]
         self.rows.sync((order_key(o), order_cells(o)) for o in shown)
 
     def selected(self) -> Any | None:
@@ -121,15 +104,10 @@ class OrdersScreen(Screen):
         self.app.push_screen(ConfirmScreen(f"Send order {order.order_id}'s codes to {order.buyer_nick} again?"),
                              answered)
 
-    def action_problems(self) -> None:
-        self.problems = not self.problems
-        self.draw()
-
-    def action_account(self) -> None:
+    def selected_account(self) -> str | None:
         order = self.selected()
-        self.account = None if self.account or order is None else order.account_id
-        self.draw()
+        return order.account_id if order else None
 
     def action_clear(self) -> None:
-        self.account, self.problems = None, False
+        self.account, self.only = None, False
         self.draw()
