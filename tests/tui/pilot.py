@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from textual.notifications import Notify
 from textual.widgets import DataTable, Static
 
 from core.logsink import LogSink
@@ -29,6 +30,16 @@ def dashboard(service: Any, with_log: bool = False) -> XianyuApp:
         logging.getLogger("xianyu").setLevel(logging.INFO)
         service.bus.add(LogSink())
     return XianyuApp(ServiceBackend(service), feed, lines)
+
+
+def notification_hook() -> tuple[list[str], Callable[[Any], None]]:
+    """A ``run_test(message_hook=…)`` that keeps every notification as "title\nmessage"."""
+    notes: list[str] = []
+
+    def hook(message: Any) -> None:
+        if isinstance(message, Notify):
+            notes.append(f"{message.notification.title}\n{message.notification.message}")
+    return notes, hook
 
 
 def detach_log(app: XianyuApp) -> None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from textual.notifications import Notify
-
 from core import events as ev
 from tests.service.conftest import BUYER, BUYER2, Env
 from tests.service.support import wait_until
-from tests.tui.pilot import cell, dashboard, detach_log, rows, select_row, text_of, until
+from tests.tui.pilot import cell, dashboard, detach_log, notification_hook, rows, select_row, text_of, until
 from tui.model import conversation_key
 from tui.screens.chat import ChatScreen
 from tui.screens.common import ConfirmScreen, TextScreen
@@ -125,12 +123,8 @@ def test_inbox_filters_open_a_chat_and_reply_by_hand(env: Env) -> None:
 def test_reload_reports_errors_with_file_and_line_and_keeps_the_running_config(env: Env) -> None:
     a = env.seller("shop-a")
     run = env.start([a])
-    notes: list[str] = []
+    notes, hook = notification_hook()
     app = dashboard(run.svc)
-
-    def hook(message: Any) -> None:
-        if isinstance(message, Notify):
-            notes.append(f"{message.notification.title}\n{message.notification.message}")
 
     async def drive() -> None:
         async with app.run_test(size=SIZE, message_hook=hook) as pilot:

@@ -38,32 +38,17 @@ def keys_then_settle(*keys: str):
     return run
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_accounts(snap_compare, tmp_path, size) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle())
+SCREENS = {  # the keys that lead from the home screen to each main screen
+    "accounts": (),
+    "inbox": ("2",),
+    "detail": ("d",),
+    "chat": ("2", "up", "up", "enter"),
+    "verification": ("3",),
+    "log": ("5",),
+}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_inbox(snap_compare, tmp_path, size) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("2"))
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_detail(snap_compare, tmp_path, size) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("d"))
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_chat(snap_compare, tmp_path, size) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size,
-                        run_before=keys_then_settle("2", "up", "up", "enter"))
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_log(snap_compare, tmp_path, size) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("5"))
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_verification(snap_compare, tmp_path, size) -> None:
-    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle("3"))
+@pytest.mark.parametrize("screen", SCREENS)
+def test_screen(snap_compare, tmp_path, screen: str, size: tuple[int, int]) -> None:
+    assert snap_compare(fixed_app(tmp_path), terminal_size=size, run_before=keys_then_settle(*SCREENS[screen]))

@@ -6,14 +6,11 @@ a good one (the account comes back)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-from textual.notifications import Notify
 
 from core import events as ev
 from tests.service.conftest import Env
 from tests.slider.conftest import RULES, SOLVE_SECONDS, manual_x5sec, no_browser_left  # noqa: F401 - fixture
-from tests.tui.pilot import cell, dashboard, rows, select_row, text_of, until
+from tests.tui.pilot import cell, dashboard, notification_hook, rows, select_row, text_of, until
 from tests.tui.test_pilot import spy
 from tui.format import clip
 from tui.screens.common import TextScreen
@@ -27,12 +24,8 @@ def test_manual_verification_from_the_dashboard(env: Env) -> None:
     env.ctl.fault(ua, "slider_reject", -1)
     run = env.start([a, env.seller("shop-b")], online=False, settings={"slider_tries": 1})
     set_cookie = spy(run.svc, "set_cookie")
-    notes: list[str] = []
+    notes, hook = notification_hook()
     app = dashboard(run.svc)
-
-    def hook(message: Any) -> None:
-        if isinstance(message, Notify):
-            notes.append(f"{message.notification.title}\n{message.notification.message}")
 
     async def drive() -> None:
         async with app.run_test(size=(160, 40), message_hook=hook) as pilot:
