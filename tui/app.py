@@ -192,8 +192,9 @@ def run_dashboard(service: Any, log_lines: LogLines) -> int:
     """Run the dashboard on a started service until the user quits (the caller stops the service)."""
     feed = EventFeed()
     service.bus.add(feed)
+    app = XianyuApp(ServiceBackend(service), feed, log_lines, handle_signals=True)
     try:
-        XianyuApp(ServiceBackend(service), feed, log_lines, handle_signals=True).run()
+        app.run()
     finally:
         service.bus.remove(feed)
-    return 0
+    return app.return_code or 0
