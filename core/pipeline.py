@@ -305,6 +305,10 @@ class Pipeline:
         dedupe = event.kind in ("system", "order")
         inbound_id = self._record(session.account_id, event, received_ms, dedupe)
         if inbound_id is None:
+            # A repeat still goes to the order handler (which ignores repeats itself): the process may have
+            # died between recording the first copy and handling it, and this replay is the only other chance.
+            if event.kind == "order" and event.order_id and self.order_handler is not None:
+                self.order_handler(session, event)
             return
         self._store.set_decision(inbound_id, event.kind, None, received_ms)
         if event.kind == "order" and event.order_id:  # a red-reminder without an id only echoes the card
