@@ -291,6 +291,8 @@ class Orders:
         session = self._session_for(order.account_id)
         if session is None or session.state != ev.ONLINE:
             return {"next_try_ms": ev.now_ms() + OFFLINE_RETRY_MS, "reason": "waiting for the account to be online"}
+        if not order.cid or not order.buyer_id:  # known only from a trade card; a red reminder lacks them
+            return {"next_try_ms": ev.now_ms() + OFFLINE_RETRY_MS, "reason": "waiting for the order's trade card"}
         rule = rule_for(self._rules_for(order.account_id) or (), order.item_id)
         if rule is None:
             return {"delivery_state": DeliveryState.NONE.value, "reason": "no delivery rule for this item"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core import events as ev
 from tests.orders.support import SELLER, codes_sent, fill_stock, place_paid, shipments, stock_seller, wait_delivered
 from tests.service.conftest import Env
-from tests.service.support import wait_until
+from tests.service.support import stays, wait_until
 
 
 def test_paid_order_gets_one_code_and_is_confirmed_shipped(env: Env) -> None:
@@ -21,3 +21,62 @@ def test_paid_order_gets_one_code_and_is_confirmed_shipped(env: Env) -> None:
     statuses = [t.status for t in run.store.orders.transitions(SELLER, order_id)]
     wait_until(lambda: [t.status for t in run.store.orders.transitions(SELLER, order_id)][-1] == "shipped")
     assert statuses[:2] == ["unpaid", "paid"]
+
+
+def test_quantity_three_sends_three_distinct_codes(env: Env) -> None:
+    run = env.start([stock_seller(env, 5)])
+    codes = fill_stock(run, "cards", 5)
+    order_id = place_paid(env, quantity=3)
+    wait_delivered(run, order_id)
+    sent = codes_sent(env, codes)
+    assert sorted(sent) == codes[:3]
+    assert [u.state for u in run.store.orders.units(SELLER, [order_id])] == ["sent"] * 3
+    assert run.svc.orders.recent(SELLER)[0].units[2].state == "sent"
+
+
+def test_paid_pushed_twice_delivers_once(env: Env) -> None:
+    run = env.start([stock_seller(env, 5)])
+    codes = fill_stock(run, "cards", 5)
+    order_id = place_paid(env)
+    env.ctl.order(order_id=order_id, status="paid")  # the platform re-pushes the paid card
+    wait_delivered(run, order_id)
+    wait_until(lambda: len(run.events.of(ev.OrderNotice, SELLER, order_id=order_id)) >= 3)
+    assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
+    assert len(run.events.of(ev.OrderChanged, SELLER, order_id=order_id, status="paid")) == 1
+
+
+def test_refund_before_delivery_consumes_no_code(env: Env) -> None:
+    run = env.start([stock_seller(env, 5, delay=1.5)])
+    codes = fill_stock(run, "cards", 5)
+    order_id = place_paid(env)
+    run.events.wait_for(ev.OrderChanged, SELLER, order_id=order_id, status="paid")
+    env.ctl.order(order_id=order_id, status="refund")
+    run.events.wait_for(ev.OrderChanged, SELLER, order_id=order_id, status="refund")
+    assert stays(lambda: not codes_sent(env, codes), 2.5)
+    order = run.store.orders.get(SELLER, order_id)
+    assert order.delivery_state == "cancelled" and "refund" in order.reason
+    assert run.store.orders.stock_counts("cards")["cards"]["available"] == 5
+    assert order_id not in shipments(env)
+
+
+def test_restart_resends_a_reserved_code_not_a_new_one(env: Env) -> None:
+    """A crash between reserving and sending: the next run sends the SAME code."""
+    account = stock_seller(env, 5)
+    env.write([account])
+    run = env.launch()
+    codes = fill_stock(run, "cards", 5)
+    run.stop()
+    order_id = place_paid(env)  # the seller is offline: queued by the platform
+    # What a killed process leaves: the order recorded as paid, unit 1 reserved (code taken), never sent.
+    store = run.store.__class__(env.db_url)
+    try:
+        orders = store.orders
+        orders.record_status(account_id=SELLER, order_id=order_id, status="paid", at_ms=1, accept=lambda *_: True,
+                             deliver_at_ms=0)  # chat and buyer come with the trade card the platform replays
+        orders.update_order(SELLER, order_id, lease_owner="elsewhere/1/dead", lease_until_ms=1)
+        orders.reserve_stock_unit(SELLER, order_id, 1, "cards", lambda code: f"卡密：{code}", 1)
+    finally:
+        store.close()
+    run = env.restart(run)
+    wait_delivered(run, order_id)
+    assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
