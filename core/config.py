@@ -478,7 +478,7 @@ _DELIVERY_SOURCE_RULES: dict[str, Rule | None] = {
     "text": _delivery_template,
     "stock": lambda value: name_problem(value, "a stock list name"),
     "api": lambda value: url_problem(value, _HTTP) or _delivery_template(value),
-    "image": None,
+    "image": lambda value: url_problem(value, _HTTP),  # sent as an already uploaded picture (its CDN URL)
 }
 
 

@@ -516,7 +516,7 @@ FILE_KEYS_DOC: tuple[KeyDoc, ...] = (
     KeyDoc("accounts[].delivery[].text", "(one of text/stock/api/image)", "text template to send"),
     KeyDoc("accounts[].delivery[].stock", "(one of text/stock/api/image)", "stock list to take one code from"),
     KeyDoc("accounts[].delivery[].api", "(one of text/stock/api/image)", "http(s) URL template that returns a code"),
-    KeyDoc("accounts[].delivery[].image", "(one of text/stock/api/image)", "image path or URL to send"),
+    KeyDoc("accounts[].delivery[].image", "(one of text/stock/api/image)", "http(s) URL of an uploaded image to send"),
     KeyDoc("accounts[].delivery[].message", "{code} for stock/api",
            "template around the {code} that stock or api yields; for image, a caption"),
     KeyDoc("accounts[].delivery[].before", "none", "template sent ahead of the first unit, in the same message"),

@@ -268,15 +268,19 @@ class OrderStore:
             return self._count(conn, stock, "available")
 
     def set_low(self, stock: str, low: bool) -> bool:
-        """Record whether the list is low; True only when that changed (a crossing)."""
-        insert = upsert_into(self._dialect, StockAlert).values(stock=stock, low=low)
+        """Record whether the list is low; True only when it just became low, or stopped being low (a
+        crossing). A list seen for the first time crossed nothing unless it is low already."""
         alert = table_of(StockAlert)
-        stmt = insert.on_conflict_do_update(index_elements=["stock"], set_={"low": low},
-                                            where=alert.c.low != low).returning(alert.c.stock)
         with self._write() as conn:
-            changed = conn.execute(stmt).first() is not None
-        # A first row saying "not low" is no crossing: nothing was low before it either.
-        return changed and (low or self._was_tracked(stock))
+            before = conn.execute(select(alert.c.low).where(alert.c.stock == stock).with_for_update()).first()
+            if before is None:
+                conn.execute(upsert_into(self._dialect, StockAlert).values(stock=stock, low=low)
+                             .on_conflict_do_nothing())
+                return low
+            if bool(before[0]) == low:
+                return False
+            conn.execute(update(alert).where(alert.c.stock == stock).values(low=low))
+            return True
 
     def codes(self, stock: str | None = None) -> Iterator[StockCode]:
         """Every code (for the crash test's accounting and `stock list`); callers mask what they print."""
@@ -287,10 +291,6 @@ class OrderStore:
             yield from list(session.exec(query))
 
     # -- helpers ---------------------------------------------------------------------------------------------------
-
-    def _was_tracked(self, stock: str) -> bool:
-        with self._read() as conn:
-            return conn.execute(select(func.count()).where(StockAlert.stock == stock)).scalar_one() > 0
 
     def _count(self, conn: Connection, stock: str, state: str | None = None) -> int:
         query = select(func.count()).where(StockCode.stock == stock)

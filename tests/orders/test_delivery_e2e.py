@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from core import events as ev
-from tests.orders.support import SELLER, codes_sent, fill_stock, place_paid, shipments, stock_seller, wait_delivered
+from tests.orders.support import (
+    SELLER,
+    codes_sent,
+    fill_stock,
+    place_paid,
+    shipments,
+    stock_seller,
+    wait_delivered,
+)
 from tests.service.conftest import Env
 from tests.service.support import stays, wait_until
 
