@@ -48,9 +48,9 @@ def check_name(name: str) -> str:
 
 
 def import_codes(store: Store, name: str, path: Path, low_threshold: int) -> Imported:
-    codes = read_codes(path)
+    codes = read_codes(path) if check_name(name) else []
     unique = list(dict.fromkeys(codes))
-    added, _ = store.orders.import_codes(check_name(name), unique, int(time.time() * 1000))
+    added, _ = store.orders.import_codes(name, unique, int(time.time() * 1000))
     available = store.orders.available(name)
     # Refilled above the threshold: the next fall below it is a new crossing, worth a new event.
     store.orders.set_low(name, low_threshold > 0 and available <= low_threshold)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core import events as ev
+from storage import Store
 from tests.orders.support import (
     SELLER,
     codes_sent,
@@ -76,15 +77,12 @@ def test_restart_resends_a_reserved_code_not_a_new_one(env: Env) -> None:
     run.stop()
     order_id = place_paid(env)  # the seller is offline: queued by the platform
     # What a killed process leaves: the order recorded as paid, unit 1 reserved (code taken), never sent.
-    store = run.store.__class__(env.db_url)
-    try:
+    with Store(env.db_url) as store:
         orders = store.orders
         orders.record_status(account_id=SELLER, order_id=order_id, status="paid", at_ms=1, accept=lambda *_: True,
                              deliver_at_ms=0)  # chat and buyer come with the trade card the platform replays
         orders.update_order(SELLER, order_id, lease_owner="elsewhere/1/dead", lease_until_ms=1)
         orders.reserve_stock_unit(SELLER, order_id, 1, "cards", lambda code: f"卡密：{code}", 1)
-    finally:
-        store.close()
     run = env.restart(run)
     wait_delivered(run, order_id)
     assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
