@@ -133,6 +133,10 @@ class Orders:
     def start(self) -> None:
         """Start the scan. Its first round is the recovery: deliveries a stopped (or killed) process left
         pending or reserved are due at once."""
+        unfinished = self._db.due(ev.now_ms() + LEASE_MS)
+        if unfinished:
+            log.info("resuming %d unfinished deliveries (reserved codes are sent again, never replaced)",
+                     len(unfinished))
         self._scanner = threading.Thread(target=self._scan_loop, name="delivery-scan", daemon=True)
         self._scanner.start()
 

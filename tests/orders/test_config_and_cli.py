@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import xianyu
 from core.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,30 +72,38 @@ def test_bad_delivery_keys_name_file_line_and_key(tmp_path: Path) -> None:
 
 
 def stock(*args: str, config: Path) -> subprocess.CompletedProcess[str]:
+    """`python xianyu.py stock …` as a user runs it."""
     return subprocess.run([sys.executable, "xianyu.py", "stock", *args, "--config", str(config)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 
-def test_stock_import_count_and_list(tmp_path: Path) -> None:
+def stock_here(capsys: pytest.CaptureFixture[str], *args: str, config: Path) -> tuple[int, str, str]:
+    """The same command line in this process (the process start costs a second on a busy machine)."""
+    code = xianyu.main(["stock", *args, "--config", str(config)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_stock_import_count_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write(tmp_path, FILE.format(db=tmp_path / "x.db"))
     codes = tmp_path / "codes.txt"
     codes.write_text("SECRET-AAAA-1111\n\n  SECRET-BBBB-2222  \nSECRET-AAAA-1111\n", encoding="utf-8")
     first = stock("import", "cards", str(codes), config=config)
     assert first.returncode == 0 and first.stdout == "cards: added 2, duplicates 1, 2 left\n"
-    again = stock("import", "cards", str(codes), config=config)
-    assert again.stdout == "cards: added 0, duplicates 3, 2 left\n"
-    assert stock("count", config=config).stdout == "cards: 2 left (0 reserved, 0 sent)\n"
-    assert stock("count", "gifts", config=config).stdout == "gifts: 0 left (no such list yet)\n"
-    listing = stock("list", "cards", config=config)
-    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 2
-    assert "SECRET" not in listing.stdout + first.stdout + first.stderr
+    assert stock_here(capsys, "import", "cards", str(codes), config=config) == (
+        0, "cards: added 0, duplicates 3, 2 left\n", "")
+    assert stock_here(capsys, "count", config=config)[1] == "cards: 2 left (0 reserved, 0 sent)\n"
+    assert stock_here(capsys, "count", "gifts", config=config)[1] == "gifts: 0 left (no such list yet)\n"
+    code, listing, _ = stock_here(capsys, "list", "cards", config=config)
+    assert code == 0 and len(listing.splitlines()) == 2 and all(" available" in line for line in listing.splitlines())
+    assert "SECRET" not in listing + first.stdout + first.stderr
 
 
-def test_stock_errors_are_clear_and_exit_2(tmp_path: Path) -> None:
+def test_stock_errors_are_clear_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write(tmp_path, FILE.format(db=tmp_path / "x.db"))
-    missing = stock("import", "cards", str(tmp_path / "nope.txt"), config=config)
-    assert missing.returncode == 2 and "cannot read" in missing.stderr and "Traceback" not in missing.stderr
-    bad_name = stock("import", "no such", str(tmp_path / "nope.txt"), config=config)
-    assert bad_name.returncode == 2 and "stock list name" in bad_name.stderr
-    no_config = stock("count", config=tmp_path / "absent.yml")
-    assert no_config.returncode == 2 and "cannot read" in no_config.stderr
+    code, _, err = stock_here(capsys, "import", "cards", str(tmp_path / "nope.txt"), config=config)
+    assert code == 2 and "cannot read" in err and "Traceback" not in err
+    code, _, err = stock_here(capsys, "import", "no such", str(tmp_path / "nope.txt"), config=config)
+    assert code == 2 and "stock list name" in err
+    code, _, err = stock_here(capsys, "count", config=tmp_path / "absent.yml")
+    assert code == 2 and "cannot read" in err

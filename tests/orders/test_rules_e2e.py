@@ -24,7 +24,7 @@ from tests.orders.support import (
     wait_delivered,
 )
 from tests.service.conftest import ITEM, Env
-from tests.service.support import wait_until
+from tests.service.support import stays, wait_until
 
 
 class CodeServer:
@@ -157,3 +157,47 @@ def test_an_item_without_a_rule_is_recorded_not_delivered(env: Env) -> None:
     assert change.previous == "unpaid"
     order = run.store.orders.get(SELLER, order_id)
     assert order.delivery_state == "none" and order.reason == "no delivery rule for this item"
+
+
+def test_image_rule_sends_the_picture_and_its_caption(env: Env) -> None:
+    account = env.seller(SELLER, delivery=[{"item": ITEM, "image": "https://img.example.com/guide.png",
+                                            "message": "订单{order_id} 使用说明见图"}])
+    env.ctl.item(env.unb(SELLER), ITEM, "会员兑换码")
+    run = env.start([account])
+    order_id = place_paid(env)
+    wait_delivered(run, order_id)
+    sent = [(m["content_type"], m["text"]) for m in env.ctl.sent(env.unb(SELLER))]
+    assert sent == [(2, "https://img.example.com/guide.png"), (1, f"订单{order_id} 使用说明见图")]
+
+
+def test_empty_stock_fails_with_the_reason_and_a_retry_after_import_delivers(env: Env) -> None:
+    run = env.start([stock_seller(env, 0)], settings={"delivery_attempts": 2, "delivery_retry_seconds": 0.1})
+    order_id = place_paid(env)
+    failed = run.events.wait_for(ev.DeliveryChanged, SELLER, timeout=10, order_id=order_id, state="failed")
+    assert failed.reason == "stock cards is empty"
+    codes = fill_stock(run, "cards", 2)
+    run.svc.orders.retry(order_id)
+    wait_delivered(run, order_id)
+    assert codes_sent(env, codes) == [codes[0]]
+
+
+def test_threads_racing_on_one_order_send_once(env: Env) -> None:
+    """Four threads run the delivery of one order at the same moment (the scan is held off by the delay)."""
+    run = env.start([stock_seller(env, 5, delay=3)])
+    codes = fill_stock(run, "cards", 5)
+    order_id = place_paid(env, quantity=2)
+    run.events.wait_for(ev.OrderChanged, SELLER, order_id=order_id, status="paid")
+    wait_until(lambda: run.store.orders.get(SELLER, order_id).cid)
+    start = threading.Barrier(4)
+
+    def race() -> None:
+        start.wait(timeout=10)
+        run.svc.orders.deliver(SELLER, order_id)
+
+    racers = [threading.Thread(target=race) for _ in range(4)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=30)
+    wait_delivered(run, order_id)
+    assert stays(lambda: sorted(codes_sent(env, codes)) == codes[:2], 3.5)  # past the delay: the scan adds none
