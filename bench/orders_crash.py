@@ -1,7 +1,7 @@
 """Crash test of exactly-once delivery: kill -9 the service at random moments while buyers pay, restart it,
 and check the books afterwards.
 
-    python bench/orders_crash.py [--orders 100] [--kills 6] [--quantity-every 7] [--seed N] [--db URL]
+    python bench/orders_crash.py [--orders 100] [--kills 6] [--quantity-every 7] [--seed N] [--db URL | --postgres]
 
 The simulator runs in this process; the service runs as `python xianyu.py --no-tui` in a subprocess with a
 stock rule. Buyers place and pay orders at a random pace (every 7th buys 2 units), while this script kills
@@ -21,6 +21,7 @@ tests/orders/test_crash.py runs a short version in CI.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -62,6 +63,9 @@ class CrashReport:
     kills: int
     starts: int
     seconds_to_settle: float
+    pay_to_code_ms_p50: int
+    pay_to_code_ms_p95: int
+    pay_to_code_ms_max: int
     messages: int
     repeated_messages: int
     orders_missing_codes: int
@@ -133,8 +137,10 @@ def run_crash(workdir: Path, orders: int = 100, kills: int = 6, quantity_every: 
                         "--config", str(config)], cwd=ROOT, check=True, capture_output=True)
         service = ServiceProcess(config, workdir / "service.log")
         service.start()
+        _wait_online(control, time.monotonic() + 30)
         placed: list[str] = []
-        buyers = threading.Thread(target=_buy, args=(control, quantities, placed, rng.random), daemon=True)
+        paid_ms: dict[str, int] = {}
+        buyers = threading.Thread(target=_buy, args=(control, quantities, placed, paid_ms, rng.random), daemon=True)
         buyers.start()
         killed = 0
         while killed < kills and buyers.is_alive():
@@ -151,18 +157,24 @@ def run_crash(workdir: Path, orders: int = 100, kills: int = 6, quantity_every: 
             service.stop()
         sent = _get(control, "/sent", seller=SELLER, since=0)["messages"]
         shipments = _get(control, "/state")["accounts"][SELLER]["shipments"]
-    return _report(db_url, placed, quantities, sent, shipments, killed, service.starts, settled, imported)
+    return _report(db_url, placed, quantities, sent, shipments, killed, service.starts, settled, imported, paid_ms)
 
 
-def _buy(control: str, quantities: list[int], placed: list[str], random_unit: Any) -> None:
+def _buy(control: str, quantities: list[int], placed: list[str], paid_ms: dict[str, int], random_unit: Any) -> None:
     for n, quantity in enumerate(quantities):
         buyer = str(3300000000000 + n)
         order = _post(control, "/orders", {"seller": SELLER, "buyer": buyer, "item_id": ITEM, "status": "unpaid",
                                            "quantity": quantity})
         time.sleep(0.01 + 0.05 * random_unit())
+        paid_ms[order["order_id"]] = int(time.time() * 1000)
         _post(control, "/orders", {"order_id": order["order_id"], "status": "paid"})
         placed.append(order["order_id"])
         time.sleep(0.02 + 0.08 * random_unit())
+
+
+def _wait_online(control: str, deadline: float) -> None:
+    while not _get(control, "/state")["accounts"][SELLER]["online"] and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _wait_settled(db_url: str, placed: list[str], quantities: list[int], deadline: float) -> float:
@@ -178,15 +190,17 @@ def _wait_settled(db_url: str, placed: list[str], quantities: list[int], deadlin
 
 
 def _report(db_url: str, placed: list[str], quantities: list[int], sent: list[dict[str, Any]], shipments: list[str],
-            kills: int, starts: int, settled: float, imported: int) -> CrashReport:
+            kills: int, starts: int, settled: float, imported: int, paid_ms: dict[str, int]) -> CrashReport:
     wanted = dict(zip(placed, quantities, strict=True))
     per_order: dict[str, set[str]] = defaultdict(set)
     orders_of_code: dict[str, set[str]] = defaultdict(set)
-    messages = Counter()
+    messages: Counter[tuple[str, str]] = Counter()
+    first_code_ms: dict[str, int] = {}
     for message in sent:
         match = _SENT.search(message["text"])
         if match:
             order_id, _unit, code = match.groups()
+            first_code_ms.setdefault(order_id, message["at_ms"])
             per_order[order_id].add(code)
             orders_of_code[code].add(order_id)
             messages[(order_id, code)] += 1
@@ -194,9 +208,13 @@ def _report(db_url: str, placed: list[str], quantities: list[int], sent: list[di
         counts = store.orders.stock_counts(STOCK).get(STOCK, {"available": 0, "reserved": 0, "sent": 0})
         db_sent = {(c.order_id, c.code) for c in store.orders.codes(STOCK) if c.state == "sent"}
     buyers_got = {(order_id, code) for order_id, got in per_order.items() for code in got}
+    waits = sorted(first_code_ms[o] - paid_ms[o] for o in placed if o in first_code_ms)
+    waits = waits or [0]
     return CrashReport(
         orders=len(placed), units=sum(quantities), kills=kills, starts=starts,
-        seconds_to_settle=round(settled, 2), messages=sum(messages.values()),
+        seconds_to_settle=round(settled, 2), pay_to_code_ms_p50=waits[len(waits) // 2],
+        pay_to_code_ms_p95=waits[int(len(waits) * 0.95)], pay_to_code_ms_max=waits[-1],
+        messages=sum(messages.values()),
         repeated_messages=sum(n - 1 for n in messages.values()),
         orders_missing_codes=sum(len(per_order.get(o, ())) < q for o, q in wanted.items()),
         orders_with_extra_codes=sum(len(per_order.get(o, ())) > q for o, q in wanted.items()),
@@ -237,10 +255,18 @@ def main() -> int:
     parser.add_argument("--quantity-every", type=int, default=7, help="every Nth order buys 2 units (0: never)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--db", help="database URL (default: a SQLite file in the work directory)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on a throw-away PostgreSQL server (tests/pg_server.py) instead")
     parser.add_argument("--workdir", default=None, help="where the config, database and service log go")
     args = parser.parse_args()
     workdir = Path(args.workdir or f"/tmp/orders-crash-{os.getpid()}")
-    report = run_crash(workdir, args.orders, args.kills, args.quantity_every, args.seed, args.db)
+    with contextlib.ExitStack() as stack:
+        db_url = args.db
+        if args.postgres:
+            from tests.pg_server import running_postgres
+
+            db_url = stack.enter_context(running_postgres("orders_crash"))
+        report = run_crash(workdir, args.orders, args.kills, args.quantity_every, args.seed, db_url)
     print(json.dumps({**asdict(report), "ok": report.ok, "workdir": str(workdir)}, ensure_ascii=False))
     return 0 if report.ok else 1
 

@@ -43,6 +43,7 @@ from core.delivery import (
 from core.errors import DeliveryFailed, OrderActionError, SendFailed
 from core.goofish.errors import GoofishError
 from core.goofish.messages import Event as ImEvent
+from core.pipeline import ITEM_CACHE_MS
 from core.session import Session
 from storage import DeliveryState, DeliveryUnit, OrderRecord, Store
 from storage.orders import ACTIVE_STATES, ENDED_STATUSES
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 
 LEASE_MS = 120_000  # longer than one pass can take (sends time out after http_timeout, API tries are bounded)
 SCAN_SECONDS = 1.0
-OFFLINE_RETRY_MS = 3_000  # the account is not online: look again soon, without spending a try
+OFFLINE_RETRY_MS = 1_000  # the account is not online (yet): look again soon, without spending a try
 RETRY_CAP_SECONDS = 600.0
 WORKERS = 4
 # Later states rank higher; a notice moves an order only forward. closed and refund end it either way.
@@ -329,13 +330,17 @@ class Orders:
         if not item_id:
             return ""
         cached = self._store.get_item(item_id)
-        if cached is not None:
+        if cached is not None and ev.now_ms() - cached.fetched_at_ms < ITEM_CACHE_MS:
             return cached.title
         try:
-            return session.auth.mtop.item_detail(item_id).title
+            item = session.auth.mtop.item_detail(item_id)
         except GoofishError as exc:  # a template with a blank title beats no delivery
             log.warning("%s: item %s detail failed: %s", session.account_id, item_id, exc)
             return ""
+        # The same cache the reply templates read: one detail call per item, not one per order.
+        self._store.put_item(item_id, title=item.title, price=item.price or "", desc=item.desc,
+                             quantity=item.quantity, fetched_at_ms=ev.now_ms())
+        return item.title
 
     def _confirm(self, session: Session, order: OrderRecord) -> OrderRecord:
         if order.shipment_confirmed:

@@ -17,7 +17,7 @@ What makes delivery exactly-once lives in the shape of these transactions:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -282,13 +282,13 @@ class OrderStore:
             conn.execute(update(alert).where(alert.c.stock == stock).values(low=low))
             return True
 
-    def codes(self, stock: str | None = None) -> Iterator[StockCode]:
+    def codes(self, stock: str | None = None) -> list[StockCode]:
         """Every code (for the crash test's accounting and `stock list`); callers mask what they print."""
         query = select(StockCode).order_by(StockCode.stock, StockCode.id)
         if stock is not None:
             query = query.where(StockCode.stock == stock)
         with self._read() as conn, Session(conn) as session:
-            yield from list(session.exec(query))
+            return list(session.exec(query))
 
     # -- helpers ---------------------------------------------------------------------------------------------------
 
