@@ -43,7 +43,8 @@ def test_a_notice_received_as_the_buyer_is_not_delivered(env: Env) -> None:
     assert run.store.orders.get(SELLER, "2500000000000000001") is None
 
 
-def test_two_services_sharing_postgres_deliver_once(env: Env, clean_postgres_url: str) -> None:
+def test_two_services_sharing_postgres_deliver_once(clean_postgres_url: str, env: Env) -> None:
+    # clean_postgres_url first: its teardown (dropping the tables) must come after env's (stopping services).
     env.write([stock_seller(env, 6)], database=clean_postgres_url)
     first, second = env.launch(), env.launch()
     env.wait_online(first)
