@@ -177,6 +177,12 @@ class Orders:
         if order.delivery_state in ACTIVE_STATES:
             self.kick()
 
+    def is_delivery_echo(self, account_id: str, event: ImEvent) -> bool:
+        """The pipeline's own-send filter: the echo of one of our delivery messages."""
+        if not event.cid:
+            return False
+        return self._db.is_delivery(account_id, event.cid, event.text or "", event.image_url)
+
     def _buyer_nick(self, account_id: str, cid: str | None) -> str:
         """Cards carry no buyer nick; the buyer's own messages in the chat do."""
         if not cid:

@@ -95,6 +95,8 @@ class Pipeline:
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
         self.order_handler: Callable[[Session, ImEvent], None] | None = None
+        # Says whether an own message is one the service sent outside the reply chain (a delivery).
+        self.own_send_filter: Callable[[str, ImEvent], bool] | None = None
 
     # Called on the session's socket thread: only hand the work over.
     def on_message(self, session: Session, event: ImEvent) -> None:
@@ -273,6 +275,8 @@ class Pipeline:
         created = event.created_at or received_ms
         if self._store.find_pending_reply(account_id, event.cid, event.text or "", now_ms=created) is not None:
             return
+        if self.own_send_filter is not None and self.own_send_filter(account_id, event):
+            return  # a delivery's echo: neither the seller typing nor words to keep (it holds the code)
         if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
                                                           received_ms):
             return

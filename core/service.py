@@ -65,6 +65,7 @@ class Service:
         self.orders = Orders(self.store, self.bus, self._delivery_rules, self.manager.session,
                              lambda: self.config.settings)
         self.manager.pipeline.order_handler = self.orders.on_order_event
+        self.manager.pipeline.own_send_filter = self.orders.is_delivery_echo
         self.orders.start()  # its first scan resumes deliveries a previous run left unfinished
         self.jobs.start()
         self.manager.start_all()

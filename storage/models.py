@@ -198,6 +198,7 @@ class OrderRecord(SQLModel, table=True):
     __table_args__ = (
         Index("ix_order_due", "delivery_state", "next_try_ms"),  # the delivery worker's scan
         Index("ix_order_updated", "updated_ms"),  # the dashboard's recent list
+        Index("ix_order_chat", "account_id", "cid"),  # recognising the echo of a delivery in its chat
     )
 
     account_id: str = Field(primary_key=True)

@@ -217,6 +217,19 @@ class OrderStore:
                 return existing
             return self._insert_unit(conn, account_id, order_id, unit, kind, code, text, now_ms)
 
+    def is_delivery(self, account_id: str, cid: str, text: str, image_url: str | None) -> bool:
+        """Is this own message in chat `cid` one of our deliveries (a unit's text, or an image unit's URL)?"""
+        units = self._units
+        matches = units.c.text == text
+        if image_url:
+            matches = matches | ((units.c.kind == "image") & (units.c.code == image_url))
+        query = (select(units.c.unit)
+                 .join(self._orders, (self._orders.c.account_id == units.c.account_id)
+                       & (self._orders.c.order_id == units.c.order_id))
+                 .where(self._orders.c.account_id == account_id, self._orders.c.cid == cid, matches).limit(1))
+        with self._read() as conn:
+            return conn.execute(query).first() is not None
+
     def note_attempt(self, account_id: str, order_id: str, unit: int, now_ms: int) -> None:
         """Counted BEFORE each send: after a crash, attempts > 0 means "ask the chat before sending again"."""
         units = self._units

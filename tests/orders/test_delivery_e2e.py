@@ -13,7 +13,7 @@ from tests.orders.support import (
     stock_seller,
     wait_delivered,
 )
-from tests.service.conftest import Env
+from tests.service.conftest import BUYER, ITEM, Env
 from tests.service.support import stays, wait_until
 
 
@@ -55,13 +55,13 @@ def test_paid_pushed_twice_delivers_once(env: Env) -> None:
 
 
 def test_refund_before_delivery_consumes_no_code(env: Env) -> None:
-    run = env.start([stock_seller(env, 5, delay=1.5)])
+    run = env.start([stock_seller(env, 5, delay=1.0)])
     codes = fill_stock(run, "cards", 5)
     order_id = place_paid(env)
     run.events.wait_for(ev.OrderChanged, SELLER, order_id=order_id, status="paid")
     env.ctl.order(order_id=order_id, status="refund")
     run.events.wait_for(ev.OrderChanged, SELLER, order_id=order_id, status="refund")
-    assert stays(lambda: not codes_sent(env, codes), 2.5)
+    assert stays(lambda: not codes_sent(env, codes), 1.5)
     order = run.store.orders.get(SELLER, order_id)
     assert order.delivery_state == "cancelled" and "refund" in order.reason
     assert run.store.orders.stock_counts("cards")["cards"]["available"] == 5
@@ -86,3 +86,21 @@ def test_restart_resends_a_reserved_code_not_a_new_one(env: Env) -> None:
     run = env.restart(run)
     wait_delivered(run, order_id)
     assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
+
+
+def test_the_echo_of_a_delivery_is_not_taken_for_the_seller_typing(env: Env) -> None:
+    """Delivery messages come back as own echoes like any send; they must not pause the chat (as a hand-typed
+    message would) nor enter the chat history as the seller's words (with the code in full)."""
+    account = stock_seller(env, 3)
+    account["default_reply"] = "在的"
+    run = env.start([account])
+    codes = fill_stock(run, "cards", 3)
+    order_id = place_paid(env)
+    wait_delivered(run, order_id)
+    cid = run.store.orders.get(SELLER, order_id).cid
+    wait_until(lambda: any(codes[0] in m.text for m in run.store.recent_messages(SELLER, cid))
+               or env.ctl.account_state(env.unb(SELLER))["unacked"] == 0)
+    env.ctl.message(env.unb(SELLER), BUYER, "收到了，谢谢", item_id=ITEM)
+    wait_until(lambda: [m["text"] for m in env.ctl.sent_in(env.unb(SELLER), cid)][-1:] == ["在的"])
+    assert run.events.of(ev.ChatPaused, SELLER) == []
+    assert not any(codes[0] in line.text for line in run.store.chat_history(SELLER, cid))
