@@ -285,7 +285,7 @@ class Orders:
         if order is None:
             return
         try:
-            changes = self._pass(order)
+            changes = self._pass(order, owner)
         except DeliveryFailed as exc:
             changes = self._failed_try(order, exc.reason)
         except (GoofishError, SendFailed) as exc:
@@ -296,7 +296,7 @@ class Orders:
         released = self._db.release(account_id, order_id, owner, ev.now_ms(), **changes)
         self._emit_cancelled(released.order, released.cancelled)
 
-    def _pass(self, order: OrderRecord) -> dict[str, Any]:
+    def _pass(self, order: OrderRecord, owner: str) -> dict[str, Any]:
         if order.status in ENDED_STATUSES:
             return {}  # release cancels what is unsent
         session = self._session_for(order.account_id)
@@ -311,6 +311,10 @@ class Orders:
         if rule.confirm == "before":
             order = self._confirm(session, order)
         for unit_no in range(1, (order.quantity or 1) + 1):
+            # Each unit may take a while (API tries, send timeouts): keep the lease ahead of the work, and stop
+            # if another worker took it over meanwhile.
+            if not self._db.renew(order.account_id, order.order_id, owner, ev.now_ms() + LEASE_MS):
+                raise DeliveryFailed("another worker took this delivery over")
             unit = self._reserve(order, rule, unit_no)
             if unit.state == DeliveryState.RESERVED:
                 self._send(session, order, unit)

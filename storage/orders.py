@@ -121,15 +121,23 @@ class OrderStore:
             row = conn.execute(stmt).first()
         return OrderRecord(**row._mapping) if row is not None else None
 
+    def renew(self, account_id: str, order_id: str, owner: str, until_ms: int) -> bool:
+        """Extend `owner`'s lease; False when it is no longer the owner (the lease expired and was taken)."""
+        orders = self._orders
+        with self._write() as conn:
+            return conn.execute(update(orders).where(orders.c.account_id == account_id,
+                                                     orders.c.order_id == order_id, orders.c.lease_owner == owner)
+                                .values(lease_until_ms=until_ms).returning(orders.c.order_id)).first() is not None
+
     def release(self, account_id: str, order_id: str, owner: str, now_ms: int, **changes: Any) -> Released:
-        """Give the order back with `changes` (state, reason, next try …); cancels what is unsent when the
-        order ended while it was held."""
+        """Give the order back with `changes` (state, reason, next try …) if `owner` still holds it; cancels what
+        is unsent when the order ended while it was held."""
         with self._write() as conn:
             row = self._locked(conn, account_id, order_id)
             assert row is not None, "released an order that does not exist"
-            if row["lease_owner"] == owner:
-                changes = {**changes, "lease_owner": "", "lease_until_ms": 0}
-            self._update(conn, account_id, order_id, {**changes, "updated_ms": now_ms})
+            if row["lease_owner"] == owner:  # else another worker took over: its outcome counts, not ours
+                self._update(conn, account_id, order_id,
+                             {**changes, "lease_owner": "", "lease_until_ms": 0, "updated_ms": now_ms})
             cancelled: tuple[DeliveryUnit, ...] = ()
             if row["status"] in ENDED_STATUSES:
                 cancelled = self._cancel(conn, account_id, order_id, row["status"], now_ms)

@@ -131,3 +131,13 @@ def test_processes_racing_on_one_order_reserve_one_code(db_url: str) -> None:
     with Store(db_url) as store:
         assert store.orders.stock_counts(STOCK)[STOCK] == {"available": 19, "reserved": 1, "sent": 0}
         assert [u.code for u in store.orders.units(ACCOUNT, ["o9"])] == won
+
+
+def test_a_worker_whose_lease_was_taken_over_changes_nothing(store: Store) -> None:
+    paid_order(store, "o10")
+    assert store.orders.claim(ACCOUNT, "o10", "w/1", 10, 1_000, lambda _owner: True) is not None
+    assert store.orders.claim(ACCOUNT, "o10", "w/2", 2_000, 1_000, lambda _owner: True) is not None  # expired
+    assert not store.orders.renew(ACCOUNT, "o10", "w/1", 5_000)
+    released = store.orders.release(ACCOUNT, "o10", "w/1", 2_100, delivery_state="failed", reason="late")
+    assert (released.order.delivery_state, released.order.lease_owner) == ("pending", "w/2")
+    assert store.orders.renew(ACCOUNT, "o10", "w/2", 5_000)
