@@ -104,3 +104,20 @@ def test_the_echo_of_a_delivery_is_not_taken_for_the_seller_typing(env: Env) -> 
     wait_until(lambda: [m["text"] for m in env.ctl.sent_in(env.unb(SELLER), cid)][-1:] == ["在的"])
     assert run.events.of(ev.ChatPaused, SELLER) == []
     assert not any(codes[0] in line.text for line in run.store.chat_history(SELLER, cid))
+
+
+def test_a_refund_after_the_code_was_reserved_returns_it_to_stock(env: Env) -> None:
+    run = env.start([stock_seller(env, 3)], settings={"delivery_retry_seconds": 0.3})
+    codes = fill_stock(run, "cards", 3)
+    env.ctl.fault(env.unb(SELLER), "send_error", -1)  # every send is refused: the code stays reserved
+    order_id = place_paid(env)
+    run.events.wait_for(ev.DeliveryChanged, SELLER, order_id=order_id, state="retrying")
+    assert run.store.orders.stock_counts("cards")["cards"]["reserved"] == 1
+    env.ctl.order(order_id=order_id, status="refund")
+    cancelled = run.events.wait_for(ev.DeliveryChanged, SELLER, order_id=order_id, state="cancelled")
+    assert cancelled.unit == 1 and codes[0] not in cancelled.code
+    env.ctl.fault(env.unb(SELLER), "send_error", 0)
+    wait_until(lambda: run.store.orders.get(SELLER, order_id).delivery_state == "cancelled")
+    assert run.store.orders.stock_counts("cards")["cards"] == {"available": 3, "reserved": 0, "sent": 0}
+    assert stays(lambda: not codes_sent(env, codes), 1.0)
+    assert order_id not in shipments(env)
