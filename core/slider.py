@@ -156,12 +156,14 @@ def _check(cancelled: Callable[[], bool]) -> None:
 
 
 def _seed_cookies(tab: Any, url: str, cookies: Mapping[str, str]) -> None:
-    """The page sees the account's own cookies, as it would in the seller's browser."""
+    """The page sees the account's own cookies, as it would in the seller's browser; not an old (spent) x5sec,
+    so every ``x5*`` cookie the browser holds afterwards is one this page just set."""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}/"
-    if cookies:
-        tab.run_cdp("Network.setCookies", cookies=[{"name": name, "value": value, "url": origin}
-                                                   for name, value in cookies.items()])
+    seeded = [{"name": name, "value": value, "url": origin} for name, value in cookies.items()
+              if not name.startswith("x5")]
+    if seeded:
+        tab.run_cdp("Network.setCookies", cookies=seeded)
 
 
 def _scopes(tab: Any) -> list[Any]:

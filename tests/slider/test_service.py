@@ -16,7 +16,7 @@ from core import events as ev
 from core.browser import browsers_by_profile, browsers_of
 from core.errors import CookieRejected
 from tests.service.conftest import Env, Running
-from tests.service.support import snapshot_of, stays
+from tests.service.support import snapshot_of, stays, wait_until
 from tests.slider.conftest import RULES, SOLVE_SECONDS, manual_x5sec
 
 
@@ -48,6 +48,14 @@ def test_risk_control_is_solved_and_only_that_account_comes_back(short_token_env
     assert env.ctl.account_state(ub)["connections"] == 1 and run.events.states("shop-b") == ["starting", "online"]
     [outcome] = run.svc.slider.status().recent
     assert outcome.ok and outcome.account_id == "shop-a"
+
+    # A second round earns a new x5sec (the spent one in the jar must not pass for it).
+    env.ctl.fault(ua, "risk_control", 1)
+    env.ctl.fault(ua, "disconnect", 1)
+    wait_until(lambda: len(run.events.of(ev.VerificationChanged, "shop-a", phase="solved")) == 2, SOLVE_SECONDS)
+    env.wait_online(run, "shop-a", timeout=SOLVE_SECONDS)
+    sim = env.ctl.account_state(ua)
+    assert (sim["slides_accepted"], sim["x5sec_issued"], sim["faults"]["risk_control"]["remaining"]) == (2, 2, 0)
 
 
 def test_a_page_that_always_rejects_parks_the_account_and_the_manual_path_brings_it_back(env: Env) -> None:
