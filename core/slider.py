@@ -292,7 +292,10 @@ class SliderPool:
         Never raises: the caller is a session's breaker, which must keep running whatever happens here."""
         began = time.monotonic()
         ticket = _Ticket(account_id)
-        stop = lambda: cancelled() or self._closing.is_set()  # noqa: E731 - a predicate passed down
+
+        def stop() -> bool:
+            return cancelled() or self._closing.is_set()
+
         if not self._acquire(ticket, url, stop):
             detail = "stopping" if stop() else f"no browser slot free within {self.settings.wait_timeout:g}s"
             self._finish(ticket, url, began, None, "gave_up", detail)
