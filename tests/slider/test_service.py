@@ -95,6 +95,17 @@ def test_a_page_that_always_rejects_parks_the_account_and_the_manual_path_brings
     assert run.svc.pending_verification("shop-a") is None
 
 
+def test_a_solve_that_does_not_lift_the_block_is_not_repeated_at_once(env: Env) -> None:
+    a = env.seller("shop-a", **RULES)
+    ua = env.unb("shop-a")
+    env.ctl.fault(ua, "risk_control", 3)  # three solves needed: each x5sec is spent, the block stays
+    run = env.start([a], online=False)
+    wait_until(lambda: len(run.events.of(ev.VerificationChanged, "shop-a", phase="solved")) == 2, SOLVE_SECONDS)
+    wait_until(lambda: "came straight back" in snapshot_of(run.svc, "shop-a").last_error, 5)
+    assert stays(lambda: env.ctl.account_state(ua)["slides_accepted"] == 2 and env.ctl.fired(ua, "risk_control") == 2
+                 and run.state("shop-a") == "needs_verification", 2.0)
+
+
 def test_five_accounts_at_once_share_two_slots_first_come_first_served(env: Env) -> None:
     ids = [f"shop-{n}" for n in range(5)]
     accounts = [env.seller(i, **RULES) for i in ids]
