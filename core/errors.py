@@ -4,7 +4,9 @@
      └── CoreError          base class: catch this to handle any deliberate core failure
           ├── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
           ├── SendFailed    a frame did not reach the server (offline, rejected, no answer in time)
-          └── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
+          ├── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
+          └── SliderFailed    a risk-control slider was not solved (no slider, every try rejected, no x5sec)
+               └── VerificationCancelled  the account or the service is stopping
     GoofishError (core.goofish.errors)
      └── RegisterRejected   /reg answered with a non-200 code (bad or expired token)
 
@@ -64,3 +66,12 @@ class RegisterRejected(GoofishError):
 
 class CookieRejected(CoreError):
     """A cookie pasted for an account cannot be used. The message says why and never quotes a value."""
+
+
+class SliderFailed(CoreError):
+    """The slider behind a punish URL could not be solved: no slider on the page, every try rejected, or the
+    page passed without setting an x5sec cookie."""
+
+
+class VerificationCancelled(SliderFailed):
+    """The account or the service is stopping; the verification job stopped at its next step."""

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from core import events as ev
 from core.browser import Browser, BrowserSpec, open_browser
+from core.errors import SliderFailed, VerificationCancelled
 from core.trajectory import drag_path
 
 if TYPE_CHECKING:
@@ -51,14 +52,6 @@ const retry = document.querySelector('#nc_1_refresh1, #nc_1_refresh2, .errloadin
 if ((retry && retry.offsetParent !== null) || /验证失败|验证码错误|点击框体重试/.test(text)) return 'failed';
 return 'pending';
 """
-
-
-class SliderFailed(Exception):
-    """The slider could not be solved (no slider on the page, every try rejected, no x5 cookie)."""
-
-
-class Cancelled(SliderFailed):
-    """The account or the service is stopping."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +145,7 @@ def _x5_cookies(tab: Any) -> dict[str, str]:
 
 def _check(cancelled: Callable[[], bool]) -> None:
     if cancelled():
-        raise Cancelled("stopping")
+        raise VerificationCancelled("stopping")
 
 
 def _seed_cookies(tab: Any, url: str, cookies: Mapping[str, str]) -> None:
