@@ -293,8 +293,6 @@ class SliderPool:
             detail = "stopping" if stop() else f"no browser slot free within {self.settings.wait_timeout:g}s"
             self._finish(ticket, url, began, None, "gave_up", detail)
             return None
-        # "running" as the slot is taken (before the launch), so the order of those events is the slots' order.
-        self._emit(account_id, "running", url, attempt=1)
         try:
             spec = BrowserSpec(self.settings.browser_path, user_agent, self.settings.headless)
             with open_browser(spec) as browser:
@@ -336,6 +334,9 @@ class SliderPool:
                     if self._queue[0] is ticket and self._slots.acquire(blocking=False):
                         self._queue.popleft()
                         self._busy[ticket] = None
+                        # "running" as the slot is taken (before the launch) and under the lock, so the order of
+                        # these events is the order the slots were handed out in.
+                        self._emit(ticket.account_id, "running", url, attempt=1)
                         return True
                     left = deadline - time.monotonic()
                     if left <= 0:
