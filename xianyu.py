@@ -249,8 +249,12 @@ def _verify_account(args: argparse.Namespace, auth: AccountAuth, user_agent: str
                   f"  3. paste it: python xianyu.py verify {name} --paste   (or in the TUI's Verification screen)")
             return EXIT_FAILED
         print(f"{name}: solve the slider in the browser window (waiting up to {args.wait:.0f} s) …", flush=True)
-        earned = solve_by_hand(BrowserSpec(browser_path, user_agent, headless=False), url, dict(auth.jar.items()),
-                               args.wait)
+        try:
+            earned = solve_by_hand(BrowserSpec(browser_path, user_agent, headless=False), url,
+                                   dict(auth.jar.items()), args.wait)
+        except Exception as exc:  # no browser, or it cannot show a window here
+            return _verify_failed(f"{name}: could not open a browser window ({type(exc).__name__}: {exc}); open "
+                                  f"{url} yourself and paste the cookie with --paste")
         if not earned:
             break
         auth.merge_cookies(earned)
