@@ -103,7 +103,7 @@ def holder_alive(owner: str) -> bool:
         return True
     pid = int(pid_text)
     if pid == _PID:
-        return True  # ours: the in-flight set decides whether this process is still on it
+        return True  # another thread of ours is on it (a lease left by a crashed thread waits for its expiry)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
