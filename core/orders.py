@@ -215,9 +215,11 @@ class Orders:
         return [_view(order, units.get((order.account_id, order.order_id), [])) for order in orders]
 
     def retry(self, order_id: str) -> None:
-        """A failed (or waiting) delivery tries again now, with a fresh budget of tries."""
+        """A failed (or waiting) delivery tries again now, with a fresh budget of tries. A paid order that had no
+        delivery rule is tried too (the seller may have added one since)."""
         order = self._one(order_id)
-        if order.delivery_state not in (DeliveryState.FAILED, *ACTIVE_STATES):
+        never_started = order.delivery_state == DeliveryState.NONE and order.status == "paid"
+        if order.delivery_state not in (DeliveryState.FAILED, *ACTIVE_STATES) and not never_started:
             raise OrderActionError(f"order {order_id}: delivery is {order.delivery_state}, nothing to retry")
         self._db.update_order(order.account_id, order.order_id, delivery_state=DeliveryState.PENDING.value,
                               attempts=0, next_try_ms=0, reason="retry requested", updated_ms=ev.now_ms())

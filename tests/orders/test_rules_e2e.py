@@ -153,6 +153,9 @@ def test_an_item_without_a_rule_is_recorded_not_delivered(env: Env) -> None:
     assert change.previous == "unpaid"
     order = run.store.orders.get(SELLER, order_id)
     assert order.delivery_state == "none" and order.reason == "no delivery rule for this item"
+    run.svc.orders.retry(order_id)  # still no rule: back to none, saying why
+    wait_until(lambda: run.store.orders.get(SELLER, order_id).reason == "no delivery rule for this item")
+    assert run.store.orders.get(SELLER, order_id).delivery_state == "none"
 
 
 def test_image_rule_sends_the_picture_and_its_caption(env: Env) -> None:
