@@ -1,11 +1,13 @@
 """Crash test of exactly-once delivery: kill -9 the service at random moments while buyers pay, restart it,
 and check the books afterwards.
 
-    python bench/orders_crash.py [--orders 100] [--kills 6] [--quantity-every 7] [--seed N] [--db URL | --postgres]
+    python bench/orders_crash.py [--orders 100] [--kills 6] [--quantity-every 7] [--order-gap 0.2] [--seed N]
+                                 [--db URL | --postgres]
 
 The simulator runs in this process; the service runs as `python xianyu.py --no-tui` in a subprocess with a
 stock rule. Buyers place and pay orders at a random pace (every 7th buys 2 units), while this script kills
-the service with SIGKILL at random moments and starts it again. After the last order it lets the service
+the service with SIGKILL at a random moment 0.05-1.5 s after each (re)start got online — while it replays
+its backlog and delivers — and starts it again. After the last order it lets the service
 finish and then checks, from the buyer's side (`/_sim/sent`) and from the database:
 
 - every order got exactly its quantity of distinct codes, and every code reached exactly one order;
@@ -47,6 +49,7 @@ from sim.server import start as start_sim  # noqa: E402
 from storage import Store  # noqa: E402
 
 SELLER = "2200000000777"
+ACCOUNT = "crash-shop"
 ITEM = "900000000777"
 STOCK = "crash-cards"
 MESSAGE = "订单{order_id} 第{unit}件 卡密：{code}"
@@ -66,6 +69,7 @@ class CrashReport:
     pay_to_code_ms_p50: int
     pay_to_code_ms_p95: int
     pay_to_code_ms_max: int
+    units_reserved_before_a_kill_sent_after: int
     messages: int
     repeated_messages: int
     orders_missing_codes: int
@@ -117,7 +121,7 @@ class ServiceProcess:
 
 
 def run_crash(workdir: Path, orders: int = 100, kills: int = 6, quantity_every: int = 7, seed: int | None = None,
-              db_url: str | None = None, settle_timeout: float = 120.0) -> CrashReport:
+              db_url: str | None = None, settle_timeout: float = 120.0, order_gap: float = 0.2) -> CrashReport:
     rng = random.Random(seed)
     workdir.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{workdir / 'crash.db'}"
@@ -137,18 +141,22 @@ def run_crash(workdir: Path, orders: int = 100, kills: int = 6, quantity_every: 
                         "--config", str(config)], cwd=ROOT, check=True, capture_output=True)
         service = ServiceProcess(config, workdir / "service.log")
         service.start()
-        _wait_online(control, time.monotonic() + 30)
+        _wait_online(control, 0, time.monotonic() + 30)
         placed: list[str] = []
         paid_ms: dict[str, int] = {}
-        buyers = threading.Thread(target=_buy, args=(control, quantities, placed, paid_ms, rng.random), daemon=True)
+        buyers = threading.Thread(target=_buy, args=(control, quantities, placed, paid_ms, order_gap, rng.random),
+                                  daemon=True)
         buyers.start()
-        killed = 0
-        while killed < kills and buyers.is_alive():
-            time.sleep(rng.uniform(0.3, 2.0))
+        kill_ms: list[int] = []
+        # Killed while it works (online, replaying its backlog, delivering), not while it boots.
+        while len(kill_ms) < kills and buyers.is_alive():
+            time.sleep(rng.uniform(0.05, 1.5))
             service.kill()
-            killed += 1
+            kill_ms.append(int(time.time() * 1000))
             time.sleep(rng.uniform(0.0, 0.5))
+            before = _connections(control)
             service.start()
+            _wait_online(control, before, time.monotonic() + 30)
         buyers.join()
         began = time.monotonic()
         try:
@@ -157,10 +165,11 @@ def run_crash(workdir: Path, orders: int = 100, kills: int = 6, quantity_every: 
             service.stop()
         sent = _get(control, "/sent", seller=SELLER, since=0)["messages"]
         shipments = _get(control, "/state")["accounts"][SELLER]["shipments"]
-    return _report(db_url, placed, quantities, sent, shipments, killed, service.starts, settled, imported, paid_ms)
+    return _report(db_url, placed, quantities, sent, shipments, kill_ms, service.starts, settled, imported, paid_ms)
 
 
-def _buy(control: str, quantities: list[int], placed: list[str], paid_ms: dict[str, int], random_unit: Any) -> None:
+def _buy(control: str, quantities: list[int], placed: list[str], paid_ms: dict[str, int], gap: float,
+         random_unit: Any) -> None:
     for n, quantity in enumerate(quantities):
         buyer = str(3300000000000 + n)
         order = _post(control, "/orders", {"seller": SELLER, "buyer": buyer, "item_id": ITEM, "status": "unpaid",
@@ -169,12 +178,17 @@ def _buy(control: str, quantities: list[int], placed: list[str], paid_ms: dict[s
         paid_ms[order["order_id"]] = int(time.time() * 1000)
         _post(control, "/orders", {"order_id": order["order_id"], "status": "paid"})
         placed.append(order["order_id"])
-        time.sleep(0.02 + 0.08 * random_unit())
+        time.sleep(2 * gap * random_unit())
 
 
-def _wait_online(control: str, deadline: float) -> None:
-    while not _get(control, "/state")["accounts"][SELLER]["online"] and time.monotonic() < deadline:
-        time.sleep(0.1)
+def _connections(control: str) -> int:
+    return int(_get(control, "/state")["accounts"][SELLER]["connections"])
+
+
+def _wait_online(control: str, after: int, deadline: float) -> None:
+    """Until the service registered a connection beyond the first `after` (the current run is online)."""
+    while _connections(control) <= after and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _wait_settled(db_url: str, placed: list[str], quantities: list[int], deadline: float) -> float:
@@ -190,7 +204,7 @@ def _wait_settled(db_url: str, placed: list[str], quantities: list[int], deadlin
 
 
 def _report(db_url: str, placed: list[str], quantities: list[int], sent: list[dict[str, Any]], shipments: list[str],
-            kills: int, starts: int, settled: float, imported: int, paid_ms: dict[str, int]) -> CrashReport:
+            kill_ms: list[int], starts: int, settled: float, imported: int, paid_ms: dict[str, int]) -> CrashReport:
     wanted = dict(zip(placed, quantities, strict=True))
     per_order: dict[str, set[str]] = defaultdict(set)
     orders_of_code: dict[str, set[str]] = defaultdict(set)
@@ -207,13 +221,17 @@ def _report(db_url: str, placed: list[str], quantities: list[int], sent: list[di
     with Store(db_url) as store:
         counts = store.orders.stock_counts(STOCK).get(STOCK, {"available": 0, "reserved": 0, "sent": 0})
         db_sent = {(c.order_id, c.code) for c in store.orders.codes(STOCK) if c.state == "sent"}
+        units = store.orders.units(ACCOUNT, placed)
+    # The recovery path at work: a unit whose code was reserved by one process and sent by the next.
+    straddling = sum(any(u.reserved_ms < k < (u.sent_ms or 0) for k in kill_ms) for u in units)
     buyers_got = {(order_id, code) for order_id, got in per_order.items() for code in got}
     waits = sorted(first_code_ms[o] - paid_ms[o] for o in placed if o in first_code_ms)
     waits = waits or [0]
     return CrashReport(
-        orders=len(placed), units=sum(quantities), kills=kills, starts=starts,
+        orders=len(placed), units=sum(quantities), kills=len(kill_ms), starts=starts,
         seconds_to_settle=round(settled, 2), pay_to_code_ms_p50=waits[len(waits) // 2],
         pay_to_code_ms_p95=waits[int(len(waits) * 0.95)], pay_to_code_ms_max=waits[-1],
+        units_reserved_before_a_kill_sent_after=straddling,
         messages=sum(messages.values()),
         repeated_messages=sum(n - 1 for n in messages.values()),
         orders_missing_codes=sum(len(per_order.get(o, ())) < q for o, q in wanted.items()),
@@ -228,7 +246,7 @@ def _write_config(workdir: Path, urls: dict[str, str], cookie: str, db_url: str)
         "server": {"ws": urls["ws"], "api": urls["api"], "passport": urls["passport"]},
         "database": db_url,
         "settings": SETTINGS,
-        "accounts": [{"id": "crash-shop", "cookie": cookie,
+        "accounts": [{"id": ACCOUNT, "cookie": cookie,
                       "delivery": [{"item": ITEM, "stock": STOCK, "message": MESSAGE, "low_stock": 0}]}],
     }
     path = workdir / "accounts.yml"
@@ -254,6 +272,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=6)
     parser.add_argument("--quantity-every", type=int, default=7, help="every Nth order buys 2 units (0: never)")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--order-gap", type=float, default=0.2, help="mean seconds between paid orders")
     parser.add_argument("--db", help="database URL (default: a SQLite file in the work directory)")
     parser.add_argument("--postgres", action="store_true",
                         help="run on a throw-away PostgreSQL server (tests/pg_server.py) instead")
@@ -266,7 +285,8 @@ def main() -> int:
             from tests.pg_server import running_postgres
 
             db_url = stack.enter_context(running_postgres("orders_crash"))
-        report = run_crash(workdir, args.orders, args.kills, args.quantity_every, args.seed, db_url)
+        report = run_crash(workdir, args.orders, args.kills, args.quantity_every, args.seed, db_url,
+                           order_gap=args.order_gap)
     print(json.dumps({**asdict(report), "ok": report.ok, "workdir": str(workdir)}, ensure_ascii=False))
     return 0 if report.ok else 1
 

@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,7 @@ SCAN_SECONDS = 1.0
 OFFLINE_RETRY_MS = 1_000  # the account is not online (yet): look again soon, without spending a try
 RETRY_CAP_SECONDS = 600.0
 WORKERS = 4
+STOP_WAIT_SECONDS = 3.0  # service stop must stay within design §2's 5 s
 # Later states rank higher; a notice moves an order only forward. closed and refund end it either way.
 STATUS_RANK = {"unpaid": 0, "paid": 1, "shipped": 2, "completed": 3, "closed": 4, "refund": 4}
 
@@ -101,7 +103,7 @@ def holder_alive(owner: str) -> bool:
         return True
     pid = int(pid_text)
     if pid == _PID:
-        return True  # ours: the in-flight set decides whether this process is still on it
+        return True  # another thread of ours is on it (a lease left by a crashed thread waits for its expiry)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -142,11 +144,20 @@ class Orders:
         self._scanner.start()
 
     def stop(self) -> None:
+        """Stop scanning; give deliveries in progress up to STOP_WAIT_SECONDS to finish the unit they are on.
+        One still running after that is cut off by the shutdown, which is a crash like any other: its lease
+        and its reserved unit make the next start resume it."""
         self._stop.set()
         self._kick.set()
         if self._scanner is not None:
-            self._scanner.join(timeout=5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            self._scanner.join(timeout=STOP_WAIT_SECONDS)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            with self._inflight_lock:
+                if not self._inflight:
+                    return
+            time.sleep(0.05)
 
     def kick(self) -> None:
         self._kick.set()
@@ -204,9 +215,11 @@ class Orders:
         return [_view(order, units.get((order.account_id, order.order_id), [])) for order in orders]
 
     def retry(self, order_id: str) -> None:
-        """A failed (or waiting) delivery tries again now, with a fresh budget of tries."""
+        """A failed (or waiting) delivery tries again now, with a fresh budget of tries. A paid order that had no
+        delivery rule is tried too (the seller may have added one since)."""
         order = self._one(order_id)
-        if order.delivery_state not in (DeliveryState.FAILED, *ACTIVE_STATES):
+        never_started = order.delivery_state == DeliveryState.NONE and order.status == "paid"
+        if order.delivery_state not in (DeliveryState.FAILED, *ACTIVE_STATES) and not never_started:
             raise OrderActionError(f"order {order_id}: delivery is {order.delivery_state}, nothing to retry")
         self._db.update_order(order.account_id, order.order_id, delivery_state=DeliveryState.PENDING.value,
                               attempts=0, next_try_ms=0, reason="retry requested", updated_ms=ev.now_ms())
@@ -294,6 +307,10 @@ class Orders:
             log.exception("%s: order %s: delivery pass crashed", account_id, order_id)
             changes = self._failed_try(order, f"internal error: {type(exc).__name__}")
         released = self._db.release(account_id, order_id, owner, ev.now_ms(), **changes)
+        if "attempts" in changes:  # a failed try: said once the row says so (the dashboard reads the row)
+            failed = released.order.delivery_state == DeliveryState.FAILED
+            self._bus.emit(ev.DeliveryChanged(account_id, order_id=order_id, unit=0,
+                                              state="failed" if failed else "retrying", reason=changes["reason"]))
         self._emit_cancelled(released.order, released.cancelled)
 
     def _pass(self, order: OrderRecord, owner: str) -> dict[str, Any]:
@@ -313,6 +330,8 @@ class Orders:
         for unit_no in range(1, (order.quantity or 1) + 1):
             # Each unit may take a while (API tries, send timeouts): keep the lease ahead of the work, and stop
             # if another worker took it over meanwhile.
+            if self._stop.is_set():  # the service is stopping: the next start carries on from here
+                return {"reason": "service stopped during delivery", "next_try_ms": 0}
             if not self._db.renew(order.account_id, order.order_id, owner, ev.now_ms() + LEASE_MS):
                 raise DeliveryFailed("another worker took this delivery over")
             unit = self._reserve(order, rule, unit_no)
@@ -411,16 +430,13 @@ class Orders:
             self._bus.emit(ev.StockLow(account_id, stock=rule.source, left=left, threshold=rule.low_stock))
 
     def _failed_try(self, order: OrderRecord, reason: str) -> dict[str, Any]:
+        """The row changes of a failed try: another try after a backoff, or `failed` when tries are used up."""
         settings = self._settings()
         attempts = order.attempts + 1
         if attempts >= settings.delivery_attempts:
-            self._bus.emit(ev.DeliveryChanged(order.account_id, order_id=order.order_id, unit=0, state="failed",
-                                              reason=reason))
             return {"delivery_state": DeliveryState.FAILED.value, "reason": reason, "attempts": attempts}
         backoff = Backoff(settings.delivery_retry_seconds, max(RETRY_CAP_SECONDS, settings.delivery_retry_seconds))
         delay_ms = int(backoff.next_delay(attempts) * 1000)
-        self._bus.emit(ev.DeliveryChanged(order.account_id, order_id=order.order_id, unit=0, state="retrying",
-                                          reason=reason))
         return {"reason": reason, "attempts": attempts, "next_try_ms": ev.now_ms() + delay_ms}
 
     # ---- events -------------------------------------------------------------------------------------------------

@@ -135,12 +135,12 @@ class OrderStore:
         with self._write() as conn:
             row = self._locked(conn, account_id, order_id)
             assert row is not None, "released an order that does not exist"
+            cancelled: tuple[DeliveryUnit, ...] = ()
             if row["lease_owner"] == owner:  # else another worker took over: its outcome counts, not ours
                 self._update(conn, account_id, order_id,
                              {**changes, "lease_owner": "", "lease_until_ms": 0, "updated_ms": now_ms})
-            cancelled: tuple[DeliveryUnit, ...] = ()
-            if row["status"] in ENDED_STATUSES:
-                cancelled = self._cancel(conn, account_id, order_id, row["status"], now_ms)
+                if row["status"] in ENDED_STATUSES:
+                    cancelled = self._cancel(conn, account_id, order_id, row["status"], now_ms)
             return Released(self._load(conn, account_id, order_id), cancelled)
 
     def update_order(self, account_id: str, order_id: str, **changes: Any) -> OrderRecord | None:

@@ -17,6 +17,13 @@ def stock_seller(env: Env, codes: int, stock: str = "cards", **rule: Any) -> dic
     return account
 
 
+def start_with_rule(env: Env, rule: dict[str, Any], **settings: Any) -> Running:
+    """shop-a online, selling ITEM, with one delivery rule."""
+    account = env.seller(SELLER, delivery=[rule])
+    env.ctl.item(env.unb(SELLER), ITEM, "会员兑换码", "9.90")
+    return env.start([account], settings=settings or None)
+
+
 def fill_stock(run: Running, stock: str, count: int, prefix: str = "CODE") -> list[str]:
     codes = [f"{prefix}-{n:04d}-XYZW" for n in range(count)]
     run.store.orders.import_codes(stock, codes, 0)

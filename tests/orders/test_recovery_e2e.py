@@ -56,3 +56,18 @@ def test_two_services_sharing_postgres_deliver_once(clean_postgres_url: str, env
         wait_delivered(first, order_id)
     assert stays(lambda: sorted(codes_sent(env, codes)) == codes, 1.5)
     assert first.store.orders.stock_counts("cards")["cards"] == {"available": 0, "reserved": 0, "sent": 6}
+
+
+def test_a_full_replay_after_restart_delivers_nothing_more(env: Env) -> None:
+    run = env.start([stock_seller(env, 4)])
+    codes = fill_stock(run, "cards", 4)
+    order_id = place_paid(env, quantity=2)
+    wait_delivered(run, order_id)
+    wait_until(lambda: env.ctl.account_state(env.unb(SELLER))["unacked"] == 0)
+    run.stop()
+    run.store.upsert_account_state(SELLER, sync_pts=1)  # the next start asks for everything again
+    acks = env.ctl.account_state(env.unb(SELLER))["acks"]
+    run = env.restart(run)
+    wait_until(lambda: env.ctl.account_state(env.unb(SELLER))["acks"] >= acks + 6)  # the cards came again
+    assert stays(lambda: sorted(codes_sent(env, codes)) == codes[:2], 1.0)
+    assert run.store.orders.stock_counts("cards")["cards"]["sent"] == 2

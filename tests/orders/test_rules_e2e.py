@@ -20,6 +20,7 @@ from tests.orders.support import (
     fill_stock,
     place_paid,
     shipments,
+    start_with_rule,
     stock_seller,
     wait_delivered,
 )
@@ -78,11 +79,9 @@ def sent_texts(env: Env) -> list[str]:
 
 
 def test_api_rule_asks_the_sellers_system_once_per_unit(env: Env, code_server: CodeServer) -> None:
-    account = env.seller(SELLER, delivery=[{
+    run = start_with_rule(env, {
         "item": ITEM, "api": code_server.url + "/code?order_id={order_id}&unit={unit}", "field": "data.code",
-        "message": "激活码 {code}", "after": "感谢 {buyer_nick}"}])
-    env.ctl.item(env.unb(SELLER), ITEM, "会员兑换码")
-    run = env.start([account])
+        "message": "激活码 {code}", "after": "感谢 {buyer_nick}"})
     order_id = place_paid(env, quantity=2)
     wait_delivered(run, order_id)
     assert sent_texts(env) == [f"激活码 API-{order_id}-1", f"激活码 API-{order_id}-2\n感谢 {run.store.orders.get(SELLER, order_id).buyer_nick}"]
@@ -93,10 +92,9 @@ def test_api_rule_asks_the_sellers_system_once_per_unit(env: Env, code_server: C
 def test_failures_are_retried_then_failed_with_a_reason_then_retried_by_hand(env: Env,
                                                                                code_server: CodeServer) -> None:
     code_server.down = True
-    account = env.seller(SELLER, delivery=[{"item": ITEM, "api": code_server.url + "/code", "method": "POST",
-                                            "field": "data.code", "retries": 1, "timeout": 2}])
-    env.ctl.item(env.unb(SELLER), ITEM, "会员兑换码")
-    run = env.start([account], settings={"delivery_attempts": 2, "delivery_retry_seconds": 0.1})
+    rule = {"item": ITEM, "api": code_server.url + "/code", "method": "POST", "field": "data.code", "retries": 1,
+            "timeout": 2}
+    run = start_with_rule(env, rule, delivery_attempts=2, delivery_retry_seconds=0.1)
     order_id = place_paid(env)
     failed = run.events.wait_for(ev.DeliveryChanged, SELLER, timeout=15, order_id=order_id, state="failed")
     assert "HTTP 500" in failed.reason and len(code_server.calls) == 4  # 2 tries × (1 + 1 retry)
@@ -111,10 +109,8 @@ def test_failures_are_retried_then_failed_with_a_reason_then_retried_by_hand(env
 
 
 def test_text_rule_with_confirm_before(env: Env) -> None:
-    account = env.seller(SELLER, delivery=[{"default": True, "confirm": "before",
-                                            "text": "订单{order_id}：{item_title} ×{quantity} 下载 https://x.example/{order_id}"}])
-    env.ctl.item(env.unb(SELLER), ITEM, "会员兑换码")
-    run = env.start([account])
+    run = start_with_rule(env, {"default": True, "confirm": "before",
+                                "text": "订单{order_id}：{item_title} ×{quantity} 下载 https://x.example/{order_id}"})
     order_id = place_paid(env)
     wait_delivered(run, order_id)
     assert sent_texts(env) == [f"订单{order_id}：会员兑换码 ×1 下载 https://x.example/{order_id}"]
@@ -157,13 +153,14 @@ def test_an_item_without_a_rule_is_recorded_not_delivered(env: Env) -> None:
     assert change.previous == "unpaid"
     order = run.store.orders.get(SELLER, order_id)
     assert order.delivery_state == "none" and order.reason == "no delivery rule for this item"
+    run.svc.orders.retry(order_id)  # still no rule: back to none, saying why
+    wait_until(lambda: run.store.orders.get(SELLER, order_id).reason == "no delivery rule for this item")
+    assert run.store.orders.get(SELLER, order_id).delivery_state == "none"
 
 
 def test_image_rule_sends_the_picture_and_its_caption(env: Env) -> None:
-    account = env.seller(SELLER, delivery=[{"item": ITEM, "image": "https://img.example.com/guide.png",
-                                            "message": "订单{order_id} 使用说明见图"}])
-    env.ctl.item(env.unb(SELLER), ITEM, "会员兑换码")
-    run = env.start([account])
+    run = start_with_rule(env, {"item": ITEM, "image": "https://img.example.com/guide.png",
+                                "message": "订单{order_id} 使用说明见图"})
     order_id = place_paid(env)
     wait_delivered(run, order_id)
     sent = [(m["content_type"], m["text"]) for m in env.ctl.sent(env.unb(SELLER))]
