@@ -6,6 +6,7 @@ The command line (design.md §3.1):
     python xianyu.py check [--config PATH]                                      validate accounts.yml
     python xianyu.py decode [--me UNB] [FILE|-]                                 decode LWP frames / payloads
     python xianyu.py verify ACCOUNT [--config PATH] [--db URL] [--paste] [--wait S]  lift risk control by hand
+    python xianyu.py stock import NAME FILE | stock count [NAME] | stock list   stock lists of codes
 
 Exit codes: 0 on a clean stop, 2 on a configuration error (message on stderr, nothing started).
 """
@@ -64,7 +65,91 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--wait", type=float, default=300.0, metavar="SECONDS",
                         help="how long the browser window waits for the slider to be solved (default 300)")
     verify.set_defaults(func=cmd_verify)
+    _add_stock_parser(sub)
     return parser
+
+
+def _add_stock_parser(sub: argparse._SubParsersAction) -> None:
+    stock = sub.add_parser("stock", help="stock lists of codes for delivery: import, count, list")
+    actions = stock.add_subparsers(title="stock commands", metavar="ACTION", required=True)
+    imports = actions.add_parser("import", help="add one code per line of FILE to list NAME")
+    imports.add_argument("name", metavar="NAME")
+    imports.add_argument("file", metavar="FILE")
+    count = actions.add_parser("count", help="codes left in list NAME (or in every list)")
+    count.add_argument("name", nargs="?", metavar="NAME")
+    listing = actions.add_parser("list", help="every list with its counts, or list NAME's codes (masked)")
+    listing.add_argument("name", nargs="?", metavar="NAME")
+    for action, func in ((imports, cmd_stock_import), (count, cmd_stock_count), (listing, cmd_stock_list)):
+        _add_config_option(action)
+        action.add_argument("--db", metavar="URL", help="database URL (default: the config's)")
+        action.set_defaults(func=func)
+
+
+def _stock_store(args: argparse.Namespace):
+    """(store, config or None); a config error only matters when it is needed for the database URL."""
+    from core.config import load_config
+    from core.errors import ConfigError
+    from storage import Store
+
+    config = None
+    try:
+        config = load_config(args.config)
+    except ConfigError:
+        if not args.db:
+            raise
+    return Store(args.db or config.database), config
+
+
+def _run_stock(args: argparse.Namespace, body) -> int:
+    from core.errors import ConfigError
+    from core.stock import StockError
+    from storage import StorageError
+
+    try:
+        store, config = _stock_store(args)
+    except (ConfigError, StorageError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        body(store, config)
+    except (StockError, StorageError) as exc:
+        print(f"xianyu.py stock: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def cmd_stock_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.stock import import_codes, low_threshold
+
+    def body(store, config) -> None:
+        result = import_codes(store, args.name, Path(args.file), low_threshold(config, args.name))
+        print(f"{args.name}: added {result.added}, duplicates {result.duplicates}, {result.available} left")
+
+    return _run_stock(args, body)
+
+
+def cmd_stock_list(args: argparse.Namespace) -> int:
+    from core.stock import code_lines, count_lines
+
+    def body(store, _config) -> None:
+        for line in code_lines(store, args.name) if args.name else count_lines(store, None):
+            print(line)
+
+    return _run_stock(args, body)
+
+
+def cmd_stock_count(args: argparse.Namespace) -> int:
+    from core.stock import count_lines
+
+    def body(store, _config) -> None:
+        for line in count_lines(store, args.name):
+            print(line)
+
+    return _run_stock(args, body)
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
@@ -164,8 +249,12 @@ def _verify_account(args: argparse.Namespace, auth: AccountAuth, user_agent: str
                   f"  3. paste it: python xianyu.py verify {name} --paste   (or in the TUI's Verification screen)")
             return EXIT_FAILED
         print(f"{name}: solve the slider in the browser window (waiting up to {args.wait:.0f} s) …", flush=True)
-        earned = solve_by_hand(BrowserSpec(browser_path, user_agent, headless=False), url, dict(auth.jar.items()),
-                               args.wait)
+        try:
+            earned = solve_by_hand(BrowserSpec(browser_path, user_agent, headless=False), url,
+                                   dict(auth.jar.items()), args.wait)
+        except Exception as exc:  # no browser, or it cannot show a window here
+            return _verify_failed(f"{name}: could not open a browser window ({type(exc).__name__}: {exc}); open "
+                                  f"{url} yourself and paste the cookie with --paste")
         if not earned:
             break
         auth.merge_cookies(earned)

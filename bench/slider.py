@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import psutil
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,7 +36,6 @@ from core.goofish.errors import RiskControl  # noqa: E402
 from core.goofish.mtop import MtopClient  # noqa: E402
 from core.slider import SliderPool, SliderSettings  # noqa: E402
 from sim.server import start  # noqa: E402
-from tests.service.support import SimControl  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -89,12 +89,20 @@ class MemorySampler(threading.Thread):
             time.sleep(0.1)
 
 
-def punish_urls(control: SimControl, endpoints: Endpoints, first_unb: int, count: int) -> list[tuple[str, str, dict]]:
+def control(urls: dict[str, str], path: str, body: dict) -> dict:
+    answer = requests.post(f"{urls['control']}{path}", json=body, timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def punish_urls(urls: dict[str, str], first_unb: int, count: int) -> list[tuple[str, str, dict]]:
+    """Risk-flag ``count`` fresh sellers; each one's punish URL comes from a real (refused) token call."""
+    endpoints = Endpoints(urls["ws"], urls["api"], urls["passport"], urls.get("ca"))
     jobs = []
     for n in range(count):
         unb = str(first_unb + n)
-        jar = CookieJar.parse(control.account(unb, f"bench{n}"))
-        control.fault(unb, "risk_control", 1)
+        jar = CookieJar.parse(control(urls, "/accounts", {"unb": unb, "nick": f"bench{n}"})["cookie"])
+        control(urls, "/faults", {"seller": unb, "kind": "risk_control", "count": 1})
         try:
             MtopClient(jar, endpoints, user_agent=DEFAULT_UA).login_token(f"device-{unb}")
         except RiskControl as risk:
@@ -141,13 +149,10 @@ def main() -> None:
     parser.add_argument("--browser", default="chromium")
     args = parser.parse_args()
     with start() as sim:
-        urls = sim.urls
-        control = SimControl(urls)
-        endpoints = Endpoints(urls["ws"], urls["api"], urls["passport"], urls.get("ca"))
         print(f"{args.solves} solves per slot limit; {os.cpu_count()} CPU(s); "
               f"{psutil.virtual_memory().total / MIB / 1024:.1f} GiB RAM", flush=True)
         for index, slots in enumerate(int(s) for s in args.slots.split(",")):
-            jobs = punish_urls(control, endpoints, 2200000100000 + index * 1000, args.solves)
+            jobs = punish_urls(sim.urls, 2200000100000 + index * 1000, args.solves)
             run_batch(slots, jobs, args.browser)
 
 

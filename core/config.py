@@ -20,6 +20,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.config_schema import (
+    CONFIRM_WHEN,
     DELIVERY_KINDS,
     DELIVERY_PLACEHOLDERS,
     DEMO_SERVER,
@@ -477,7 +478,7 @@ _DELIVERY_SOURCE_RULES: dict[str, Rule | None] = {
     "text": _delivery_template,
     "stock": lambda value: name_problem(value, "a stock list name"),
     "api": lambda value: url_problem(value, _HTTP) or _delivery_template(value),
-    "image": None,
+    "image": lambda value: url_problem(value, _HTTP),  # sent as an already uploaded picture (its CDN URL)
 }
 
 
@@ -500,7 +501,48 @@ def _delivery(r: _Reader, node: Node, path: str) -> DeliveryRule | None:
         r.report(values["message"], f"{path}.message", "a text rule sends its text; message goes with stock, api or image")
     message = _optional(values, "message", path, lambda n, p: r.text(n, p, _delivery_template),
                         "{code}" if kind in ("stock", "api") else None)
-    return DeliveryRule(kind, source, item, message) if source else None
+    options = _delivery_options(r, values, path, kind)
+    return DeliveryRule(kind, source, item, message, **options) if source else None
+
+
+# Keys that only make sense for one kind of rule; on another kind they are a mistake worth naming.
+_KIND_ONLY_KEYS = {"method": "api", "timeout": "api", "retries": "api", "field": "api", "low_stock": "stock"}
+
+
+def _delivery_options(r: _Reader, values: Mapping[str, Node], path: str, kind: str) -> dict[str, Any]:
+    """before/after/delay/confirm for every rule, the api request options, the stock threshold."""
+    for key, owner in _KIND_ONLY_KEYS.items():
+        if key in values and kind != owner:
+            r.report(values[key], f"{path}.{key}", f"only for {owner} rules")
+
+    def number(kind_: type, minimum: float) -> Read[Any]:
+        def read(node: Node, key_path: str) -> Any:
+            value = r.number(node, key_path, kind_)
+            if value is not None and value < minimum:
+                r.report(node, key_path, f"must be at least {minimum:g}, got {value:g}")
+                return None
+            return value
+        return read
+
+    def choice(allowed: tuple[str, ...]) -> Read[str]:
+        return lambda node, key_path: r.text(
+            node, key_path, lambda v: None if v in allowed else f"expected one of {', '.join(allowed)}, got {v!r}")
+
+    def template(node: Node, key_path: str) -> str | None:
+        return r.text(node, key_path, _delivery_template)
+
+    found = {
+        "before": _optional(values, "before", path, template, None),
+        "after": _optional(values, "after", path, template, None),
+        "delay": _optional(values, "delay", path, number(float, 0), None),
+        "confirm": _optional(values, "confirm", path, choice(CONFIRM_WHEN), None),
+        "method": _optional(values, "method", path, choice(("GET", "POST")), None),
+        "timeout": _optional(values, "timeout", path, number(float, 0.1), None),
+        "retries": _optional(values, "retries", path, number(int, 0), None),
+        "response_field": _optional(values, "field", path, r.text, None),
+        "low_stock": _optional(values, "low_stock", path, number(int, 0), None),
+    }
+    return {name: value for name, value in found.items() if value is not None}
 
 
 # --------------------------------------------------------------------------------------------- watching

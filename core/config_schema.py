@@ -29,7 +29,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # --------------------------------------------------------------------------------------------- templates
 
 REPLY_PLACEHOLDERS = ("buyer_nick", "item_title", "item_price", "text")
-DELIVERY_PLACEHOLDERS = ("buyer_nick", "item_title", "item_price", "order_id", "code")
+DELIVERY_PLACEHOLDERS = ("buyer_nick", "item_title", "item_price", "order_id", "code", "quantity", "unit")
 # `{{` and `}}` are tried first so a doubled brace is never read as the start of a placeholder.
 _TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _KNOWN_TOKEN = re.compile(
@@ -141,6 +141,12 @@ class Settings:
         3, "drags per verification (the page's retry or a reload between them) before the manual path", minimum=1)
     browser_path: str = _setting(
         "chromium", "Chromium used for verification: a name on PATH or a full path (started with the account's UA)")
+    delivery_attempts: int = _setting(
+        6, "tries per order delivery (API down, send error, no stock) before it is left failed", minimum=1
+    )
+    delivery_retry_seconds: float = _setting(
+        5.0, "first delay between delivery tries in seconds; doubles per try, at most 10 minutes", minimum=0.1
+    )
     log_level: str = _setting("INFO", "one of " + ", ".join(LOG_LEVELS) + " (any case)")
 
     def __post_init__(self) -> None:
@@ -233,6 +239,8 @@ class DefaultReply:
 
 
 DeliveryKind = Literal["text", "stock", "api", "image"]
+ConfirmWhen = Literal["before", "after", "off"]
+CONFIRM_WHEN: tuple[ConfirmWhen, ...] = ("before", "after", "off")
 DELIVERY_KINDS: tuple[DeliveryKind, ...] = ("text", "stock", "api", "image")
 
 
@@ -248,6 +256,15 @@ class DeliveryRule:
     source: str
     item: str | None = None
     message: str | None = None
+    before: str | None = None  # text ahead of the first unit, in the same message
+    after: str | None = None  # text after the last unit, in the same message
+    delay: float = 0.0  # seconds between payment and delivery
+    confirm: ConfirmWhen = "after"  # consign.dummy before or after sending the units, or not at all
+    method: str = "GET"  # api only, like the three below
+    timeout: float = 10.0
+    retries: int = 3
+    response_field: str | None = None  # `field:`, dotted path of the code in the API's JSON answer; None: the whole body
+    low_stock: int = 5  # stock only: StockLow when the list falls to this many codes; 0 = never
 
 
 @dataclass(frozen=True)
@@ -504,9 +521,21 @@ FILE_KEYS_DOC: tuple[KeyDoc, ...] = (
     KeyDoc("accounts[].delivery[].text", "(one of text/stock/api/image)", "text template to send"),
     KeyDoc("accounts[].delivery[].stock", "(one of text/stock/api/image)", "stock list to take one code from"),
     KeyDoc("accounts[].delivery[].api", "(one of text/stock/api/image)", "http(s) URL template that returns a code"),
-    KeyDoc("accounts[].delivery[].image", "(one of text/stock/api/image)", "image path or URL to send"),
+    KeyDoc("accounts[].delivery[].image", "(one of text/stock/api/image)", "http(s) URL of an uploaded image to send"),
     KeyDoc("accounts[].delivery[].message", "{code} for stock/api",
            "template around the {code} that stock or api yields; for image, a caption"),
+    KeyDoc("accounts[].delivery[].before", "none", "template sent ahead of the first unit, in the same message"),
+    KeyDoc("accounts[].delivery[].after", "none", "template sent after the last unit, in the same message"),
+    KeyDoc("accounts[].delivery[].delay", "0", "seconds to wait after payment before delivering"),
+    KeyDoc("accounts[].delivery[].confirm", "after",
+           "confirm shipment on the platform (consign.dummy) before or after sending the units, or off"),
+    KeyDoc("accounts[].delivery[].method", "GET", "api: GET (placeholders in the URL) or POST (also as a JSON body)"),
+    KeyDoc("accounts[].delivery[].timeout", "10", "api: seconds per request"),
+    KeyDoc("accounts[].delivery[].retries", "3", "api: further tries with backoff within one delivery try"),
+    KeyDoc("accounts[].delivery[].field", "the whole body",
+           "api: dotted path of the code in the JSON answer, e.g. data.code"),
+    KeyDoc("accounts[].delivery[].low_stock", "5",
+           "stock: raise a low-stock event when the list falls to this many codes (once per crossing); 0 = off"),
 )
 
 

@@ -4,7 +4,11 @@
      └── CoreError          base class: catch this to handle any deliberate core failure
           ├── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
           ├── SendFailed    a frame did not reach the server (offline, rejected, no answer in time)
-          └── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
+          ├── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
+          ├── DeliveryFailed  one try of an order's delivery failed (API down, no stock, send error …)
+          ├── OrderActionError  a dashboard action on an order cannot be done (unknown order, wrong state)
+          └── SliderFailed    a risk-control slider was not solved (no slider, every try rejected, no x5sec)
+               └── VerificationCancelled  the account or the service is stopping
     GoofishError (core.goofish.errors)
      └── RegisterRejected   /reg answered with a non-200 code (bad or expired token)
 
@@ -64,3 +68,24 @@ class RegisterRejected(GoofishError):
 
 class CookieRejected(CoreError):
     """A cookie pasted for an account cannot be used. The message says why and never quotes a value."""
+
+
+class DeliveryFailed(CoreError):
+    """One try of an order's delivery failed; ``reason`` is shown to the seller (it never holds a code)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class OrderActionError(CoreError):
+    """retry/resend asked for an order that does not exist or is in no state for it; the message says which."""
+
+
+class SliderFailed(CoreError):
+    """The slider behind a punish URL could not be solved: no slider on the page, every try rejected, or the
+    page passed without setting an x5sec cookie."""
+
+
+class VerificationCancelled(SliderFailed):
+    """The account or the service is stopping; the verification job stopped at its next step."""

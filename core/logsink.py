@@ -79,7 +79,8 @@ def _verification_line(event: ev.VerificationChanged) -> str:
 
 
 _LEVELS = {ev.AccountError: logging.WARNING, ev.ReplyFailed: logging.WARNING,
-           ev.ConfigInvalid: logging.ERROR, ev.MessageDecided: logging.DEBUG, ev.StockLow: logging.WARNING}
+           ev.ConfigInvalid: logging.ERROR, ev.MessageDecided: logging.DEBUG, ev.StockLow: logging.WARNING,
+           ev.OrderNotice: logging.DEBUG}  # the raw notice; OrderChanged says what it changed
 
 
 class LogSink:

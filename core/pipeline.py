@@ -136,6 +136,8 @@ class Pipeline:
         self._echoes = EchoBook()
         self._sent_marks: WriteBehind[tuple[int, int, int]] = WriteBehind(
             store.mark_replies_sent, SENT_MARK_SECONDS, "sent-marks")
+        # Says whether an own message is one the service sent outside the reply chain (a delivery).
+        self.own_send_filter: Callable[[str, ImEvent], bool] | None = None
 
     def close(self, drain_seconds: float) -> None:
         """At shutdown, after the sessions stopped: let the handlers record what is still queued (with the
@@ -356,6 +358,8 @@ class Pipeline:
         if self._echoes.ours(account_id, event.cid, event.text or "", created) or self._store.find_pending_reply(
                 account_id, event.cid, event.text or "", now_ms=created) is not None:
             return
+        if self.own_send_filter is not None and self.own_send_filter(account_id, event):
+            return  # a delivery's echo: neither the seller typing nor words to keep (it holds the code)
         if event.message_id and not self._store.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
                                                           received_ms):
             return
@@ -388,6 +392,10 @@ class Pipeline:
         dedupe = event.kind in ("system", "order")
         inbound_id = self._record(session.account_id, event, received_ms, dedupe)
         if inbound_id is None:
+            # A repeat still goes to the order handler (which ignores repeats itself): the process may have
+            # died between recording the first copy and handling it, and this replay is the only other chance.
+            if event.kind == "order" and event.order_id and self.order_handler is not None:
+                self.order_handler(session, event)
             return
         self._store.set_decision(inbound_id, event.kind, None, received_ms)
         if event.kind == "order" and event.order_id:  # a red-reminder without an id only echoes the card

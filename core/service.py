@@ -20,10 +20,11 @@ import requests
 from core import events as ev
 from core.auth import merge_stored_cookies, pasted_cookies, stored_unb
 from core.browser import reap_stale
-from core.config import AccountConfig, Config, ConfigWatcher, ServerConfig, load_config
+from core.config import AccountConfig, Config, ConfigWatcher, DeliveryRule, ServerConfig, load_config
 from core.errors import ConfigError, CookieRejected
 from core.goofish.endpoints import LIVE, Endpoints
 from core.manager import AccountManager
+from core.orders import Orders
 from core.scheduler import Jobs
 from core.slider import SliderPool, SliderSettings, verifier
 from storage import Store
@@ -62,6 +63,7 @@ class Service:
         self.store: Store | None = None
         self.jobs: Jobs | None = None
         self.manager: AccountManager | None = None
+        self.orders: Orders | None = None
         self._demo_cookies: dict[str, str] = {}
         self._persisted: dict[str, tuple] = {}
         s = config.settings
@@ -85,6 +87,11 @@ class Service:
         if self._watch:
             watcher = ConfigWatcher(self.config.path, on_change=self._reload, on_error=self._reload_failed)
             self.jobs.every("config", "*", CONFIG_POLL_SECONDS, watcher.poll)
+        self.orders = Orders(self.store, self.bus, self._delivery_rules, self.manager.session,
+                             lambda: self.config.settings)
+        self.manager.pipeline.order_handler = self.orders.on_order_event
+        self.manager.pipeline.own_send_filter = self.orders.is_delivery_echo
+        self.orders.start()  # its first scan resumes deliveries a previous run left unfinished
         self.jobs.start()
         self.manager.start_all()
 
@@ -92,6 +99,8 @@ class Service:
         if self.manager is not None:
             self.manager.signal_stop()
         self.slider.signal_stop()
+        if self.orders is not None:
+            self.orders.stop()  # lets a delivery in progress finish while the sockets are still up
         if self.jobs is not None:
             self.jobs.shutdown()
         if self.manager is not None:
@@ -145,6 +154,11 @@ class Service:
         assert self.store is not None
         retention_ms = int(self.config.settings.retention_days * 86_400_000)
         return self.store.cleanup(ev.now_ms(), retention_ms)
+
+    def _delivery_rules(self, account_id: str) -> tuple[DeliveryRule, ...] | None:
+        assert self.manager is not None
+        rules = self.manager.rules_for(account_id)
+        return rules.config.delivery if rules is not None else None
 
     def _persist_sync(self) -> None:
         """Write each session's sync position and state — only those that moved since the last run, so a

@@ -374,13 +374,17 @@ class Session:
         self.verification_url = exc.url
         self._set_state(ev.NEEDS_VERIFICATION, "risk control (slider verification required)")
         self._bus.emit(ev.AccountError(self.account_id, message=f"risk control: {exc.url or 'no url'}"))
+        self._risk_rounds += 1  # rounds since the account was last online
         if self._verifier is not None and self._verifier(self, exc):
-            return True
-        self._risk_rounds += 1
+            if self._risk_rounds == 1:
+                return True
+            # Solved, yet blocked again before getting online: solving at once again would be a retry storm.
+            reason = "the slider was solved but risk control came straight back"
+        else:
+            reason = "automatic verification failed: solve the slider by hand or paste a fresh cookie"
         delay = RISK_BACKOFF.ceiling(self._risk_rounds)
         if self._verifier is not None:
-            self._set_state(ev.NEEDS_VERIFICATION, "automatic verification failed: solve the slider by hand "
-                            f"or paste a fresh cookie (next automatic try in {delay / 60:.0f} min)")
+            self._set_state(ev.NEEDS_VERIFICATION, f"{reason} (next automatic try in {delay / 60:.0f} min)")
         self._stop.wait(delay)
         return not self._stop.is_set()
 

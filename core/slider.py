@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from core import events as ev
 from core.browser import Browser, BrowserSpec, open_browser
+from core.errors import SliderFailed, VerificationCancelled
 from core.trajectory import drag_path
 
 if TYPE_CHECKING:
@@ -51,14 +52,6 @@ const retry = document.querySelector('#nc_1_refresh1, #nc_1_refresh2, .errloadin
 if ((retry && retry.offsetParent !== null) || /验证失败|验证码错误|点击框体重试/.test(text)) return 'failed';
 return 'pending';
 """
-
-
-class SliderFailed(Exception):
-    """The slider could not be solved (no slider on the page, every try rejected, no x5 cookie)."""
-
-
-class Cancelled(SliderFailed):
-    """The account or the service is stopping."""
 
 
 @dataclass(frozen=True)
@@ -152,16 +145,18 @@ def _x5_cookies(tab: Any) -> dict[str, str]:
 
 def _check(cancelled: Callable[[], bool]) -> None:
     if cancelled():
-        raise Cancelled("stopping")
+        raise VerificationCancelled("stopping")
 
 
 def _seed_cookies(tab: Any, url: str, cookies: Mapping[str, str]) -> None:
-    """The page sees the account's own cookies, as it would in the seller's browser."""
+    """The page sees the account's own cookies, as it would in the seller's browser; not an old (spent) x5sec,
+    so every ``x5*`` cookie the browser holds afterwards is one this page just set."""
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}/"
-    if cookies:
-        tab.run_cdp("Network.setCookies", cookies=[{"name": name, "value": value, "url": origin}
-                                                   for name, value in cookies.items()])
+    seeded = [{"name": name, "value": value, "url": origin} for name, value in cookies.items()
+              if not name.startswith("x5")]
+    if seeded:
+        tab.run_cdp("Network.setCookies", cookies=seeded)
 
 
 def _scopes(tab: Any) -> list[Any]:
@@ -290,13 +285,14 @@ class SliderPool:
         Never raises: the caller is a session's breaker, which must keep running whatever happens here."""
         began = time.monotonic()
         ticket = _Ticket(account_id)
-        stop = lambda: cancelled() or self._closing.is_set()  # noqa: E731 - a predicate passed down
+
+        def stop() -> bool:
+            return cancelled() or self._closing.is_set()
+
         if not self._acquire(ticket, url, stop):
             detail = "stopping" if stop() else f"no browser slot free within {self.settings.wait_timeout:g}s"
             self._finish(ticket, url, began, None, "gave_up", detail)
             return None
-        # "running" as the slot is taken (before the launch), so the order of those events is the slots' order.
-        self._emit(account_id, "running", url, attempt=1)
         try:
             spec = BrowserSpec(self.settings.browser_path, user_agent, self.settings.headless)
             with open_browser(spec) as browser:
@@ -338,6 +334,9 @@ class SliderPool:
                     if self._queue[0] is ticket and self._slots.acquire(blocking=False):
                         self._queue.popleft()
                         self._busy[ticket] = None
+                        # "running" as the slot is taken (before the launch) and under the lock, so the order of
+                        # these events is the order the slots were handed out in.
+                        self._emit(ticket.account_id, "running", url, attempt=1)
                         return True
                     left = deadline - time.monotonic()
                     if left <= 0:

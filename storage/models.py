@@ -171,3 +171,115 @@ class ChatLine:
     rule: str | None
     status: str | None  # a reply's status; an inbound message's decision
     row_id: int  # InboundMessage.id or Reply.id, as `direction` says
+
+
+# ---- orders and delivery (issue 6) ---------------------------------------------------------------------------
+
+
+class DeliveryState(StrEnum):
+    """An order's delivery as a whole (`OrderRecord.delivery_state`) and one unit's (`DeliveryUnit.state`)."""
+
+    NONE = "none"  # nothing to deliver (not paid, or no delivery rule for the item)
+    PENDING = "pending"  # waiting: its delay, a retry, stock, or a unit without a code yet
+    RESERVED = "reserved"  # the code is held for this order/unit; sending (or resending after a crash)
+    SENT = "sent"  # the server acknowledged the message carrying the code
+    FAILED = "failed"  # tries used up; `reason` says why; the seller may retry
+    CANCELLED = "cancelled"  # closed or refunded before delivery: codes went back to stock
+
+
+class OrderRecord(SQLModel, table=True):
+    """One order as this account saw it, with its delivery's progress and the lease of whoever works on it.
+
+    `lease_owner`/`lease_until_ms` make one worker (thread or process) the only one to deliver an order at a
+    time: claimed by compare-and-swap, released when the worker stops, stolen when it expired or its process
+    died (a kill -9 leaves a lease behind)."""
+
+    __tablename__ = "order_record"
+    __table_args__ = (
+        Index("ix_order_due", "delivery_state", "next_try_ms"),  # the delivery worker's scan
+        Index("ix_order_updated", "updated_ms"),  # the dashboard's recent list
+        Index("ix_order_chat", "account_id", "cid"),  # recognising the echo of a delivery in its chat
+    )
+
+    account_id: str = Field(primary_key=True)
+    order_id: str = Field(primary_key=True)
+    cid: str = ""
+    buyer_id: str = ""
+    buyer_nick: str = ""
+    item_id: str | None = None
+    item_title: str = ""
+    status: str  # unpaid | paid | shipped | completed | closed | refund
+    quantity: int | None = None  # from the order detail; None until asked
+    delivery_state: str = DeliveryState.NONE
+    reason: str = ""
+    attempts: int = 0
+    next_try_ms: int = Field(default=0, sa_type=BigInteger)
+    shipment_confirmed: bool = False  # consign.dummy answered success (or the shipped notice came)
+    lease_owner: str = ""
+    lease_until_ms: int = Field(default=0, sa_type=BigInteger)
+    created_ms: int = Field(sa_type=BigInteger)
+    updated_ms: int = Field(sa_type=BigInteger)
+
+
+class OrderTransition(SQLModel, table=True):
+    """The history of an order's states: one row per accepted change (stale notices leave none)."""
+
+    __tablename__ = "order_transition"
+    __table_args__ = (Index("ix_order_transition_order", "account_id", "order_id", "at_ms"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    account_id: str
+    order_id: str
+    previous: str | None = None
+    status: str
+    at_ms: int = Field(sa_type=BigInteger)
+    message_id: str = ""
+
+
+class DeliveryUnit(SQLModel, table=True):
+    """One unit of an order's delivery. The primary key (order, unit) is what makes a second code for the same
+    unit impossible: the row and its stock code are written in one transaction, and only once."""
+
+    __tablename__ = "delivery_unit"
+
+    account_id: str = Field(primary_key=True)
+    order_id: str = Field(primary_key=True)
+    unit: int = Field(primary_key=True)  # 1..quantity
+    kind: str  # text | stock | api | image
+    stock_code_id: int | None = Field(default=None, sa_type=BigInteger)
+    code: str | None = None  # what was reserved: the stock code, the API's answer, the text, the image URL
+    text: str = ""  # the whole message to the buyer, fixed at reservation so a resend is the same message
+    state: str = DeliveryState.RESERVED
+    attempts: int = 0  # sends tried: > 0 means the buyer may have it already (asked before resending)
+    reserved_ms: int = Field(sa_type=BigInteger)
+    sent_ms: int | None = Field(default=None, sa_type=BigInteger)
+    updated_ms: int = Field(sa_type=BigInteger)
+
+
+class StockCode(SQLModel, table=True):
+    """One code of a stock list: available, reserved for an order's unit, or sent."""
+
+    __tablename__ = "stock_code"
+    __table_args__ = (
+        Index("ux_stock_code", "stock", "code", unique=True),  # duplicates are rejected on import
+        Index("ix_stock_available", "stock", "state", "id"),  # the next available code, oldest first
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    stock: str
+    code: str
+    state: str = "available"  # available | reserved | sent
+    account_id: str | None = None  # the holder while reserved or sent
+    order_id: str | None = None
+    unit: int | None = None
+    added_ms: int = Field(sa_type=BigInteger)
+    used_ms: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class StockAlert(SQLModel, table=True):
+    """Whether a stock list is below its low-stock threshold: a StockLow event fires on the crossing only."""
+
+    __tablename__ = "stock_alert"
+
+    stock: str = Field(primary_key=True)
+    low: bool = False

@@ -42,6 +42,7 @@ from storage.models import (
     ReplyStatus,
     SeenMessage,
 )
+from storage.orders import OrderStore
 from storage.statements import Statements, upsert_into
 
 # How long after its decision a pending or sent reply can still explain an echo. Echoes come within seconds of
@@ -75,6 +76,8 @@ class Store:
         self._write_gate: AbstractContextManager[object] = (
             threading.Lock() if self._dialect == "sqlite" else contextlib.nullcontext())
         self._closed = threading.Event()
+        # Orders, deliveries and stock keep their SQL in storage/orders.py, on this store's transactions.
+        self.orders = OrderStore(self._write, lambda: self._transaction(self._engine), self._dialect)
         if self._dialect == "sqlite":
             threading.Thread(target=self._checkpoints, name="sqlite-checkpoint", daemon=True).start()
 

@@ -84,7 +84,7 @@ def test_stop_with_five_online_accounts_is_quick_and_complete(env: Env) -> None:
     assert took < 5, f"stop() took {took:.1f}s"
     state = env.ctl.state()
     assert [state[env.unb(i)]["online"] for i in ids] == [False] * 5
-    wait_until(lambda: not _session_threads(), 1.0, lambda: f"session threads left: {_session_threads()}")
+    wait_until(lambda: not _session_threads(), 5.0, lambda: f"session threads left: {_session_threads()}")
     assert {s.account_id: s.state for s in run.store.list_account_states()} == dict.fromkeys(ids, "stopped")
     for i in ids:
         assert run.events.states(i)[-1] == "stopped"
@@ -106,7 +106,7 @@ def test_stop_is_quick_while_accounts_wait(env: Env) -> None:
                lambda: str(run.svc.manager.snapshots()))
     took = run.stop()
     assert took < 5, f"stop() took {took:.1f}s"
-    wait_until(lambda: not _session_threads(), 1.0, lambda: f"session threads left: {_session_threads()}")
+    wait_until(lambda: not _session_threads(), 5.0, lambda: f"session threads left: {_session_threads()}")
     assert not env.ctl.online(env.unb("shop-ok"))
 
 

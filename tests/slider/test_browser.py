@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from core import browser as browser_mod
-from core.browser import BrowserSpec, browsers_of, open_browser, reap_stale
+from core.browser import Browser, BrowserSpec, browsers_of, open_browser, reap_stale
 from core.slider import solve
 from tests.service.conftest import Env
 from tests.service.support import wait_until
@@ -29,9 +29,10 @@ def _main_process(profile: Path) -> psutil.Process:
 
 
 def test_each_browser_is_headless_private_and_sends_the_account_ua() -> None:
-    with open_browser(BrowserSpec("chromium", UA)) as first, open_browser(BrowserSpec("chromium", UA + " 2")) as second:
-        assert first.port != second.port and first.profile != second.profile
-        for launched, ua in ((first, UA), (second, UA + " 2")):
+    waiting = Browser(BrowserSpec("chromium", UA))  # a second job's port and profile, taken before its launch
+    try:
+        with open_browser(BrowserSpec("chromium", UA)) as launched:
+            assert launched.port != waiting.port and launched.profile != waiting.profile
             args = _main_process(launched.profile).cmdline()
             assert f"--remote-debugging-port={launched.port}" in args
             assert f"--user-data-dir={launched.profile}" in args
@@ -39,11 +40,14 @@ def test_each_browser_is_headless_private_and_sends_the_account_ua() -> None:
             assert "--disable-background-networking" in args
             assert ("--no-sandbox" in args) == (os.geteuid() == 0)
             assert launched.profile.name.startswith(f"xianyu-slider-{os.getpid()}-")
-            assert launched.handle.latest_tab.run_js("return navigator.userAgent") == ua
-        pids = {p.pid for p in first.tree() + second.tree()}
-        assert len(browsers_of(os.getpid())) == len(pids) >= 2
+            assert launched.handle.latest_tab.run_js("return navigator.userAgent") == UA
+            pids = {p.pid for p in launched.tree()}
+            assert len(pids) >= 2 and {p.pid for p in browsers_of(os.getpid())} == pids
+    finally:
+        waiting.close()
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids)
-    assert not first.profile.exists() and not second.profile.exists()
+    assert not launched.profile.exists() and not waiting.profile.exists()
+    assert launched.port not in browser_mod._ports_in_use and waiting.port not in browser_mod._ports_in_use
 
 
 def test_a_job_that_raises_mid_drag_leaves_no_browser(env: Env) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from core import events as ev
 from core.browser import BrowserSpec, open_browser
+from core.errors import SliderFailed
 from core.goofish.endpoints import DEFAULT_UA
-from core.slider import SliderFailed, SliderPool, SliderSettings, solve
+from core.slider import SliderPool, SliderSettings, solve
 from tests.service.conftest import Env
 from tests.service.support import Recorder, wait_until
 from tests.slider.conftest import UNB, punish_url, token_with

@@ -14,9 +14,11 @@ import pytest
 
 from core import events as ev
 from core.browser import browsers_by_profile, browsers_of
+from core.config import load_config
 from core.errors import CookieRejected
+from core.service import Service
 from tests.service.conftest import Env, Running
-from tests.service.support import snapshot_of, stays
+from tests.service.support import Recorder, snapshot_of, stays, wait_until
 from tests.slider.conftest import RULES, SOLVE_SECONDS, manual_x5sec
 
 
@@ -49,22 +51,30 @@ def test_risk_control_is_solved_and_only_that_account_comes_back(short_token_env
     [outcome] = run.svc.slider.status().recent
     assert outcome.ok and outcome.account_id == "shop-a"
 
+    # A second round earns a new x5sec (the spent one in the jar must not pass for it).
+    env.ctl.fault(ua, "risk_control", 1)
+    env.ctl.fault(ua, "disconnect", 1)
+    wait_until(lambda: len(run.events.of(ev.VerificationChanged, "shop-a", phase="solved")) == 2, SOLVE_SECONDS)
+    env.wait_online(run, "shop-a", timeout=SOLVE_SECONDS)
+    sim = env.ctl.account_state(ua)
+    assert (sim["slides_accepted"], sim["x5sec_issued"], sim["faults"]["risk_control"]["remaining"]) == (2, 2, 0)
+
 
 def test_a_page_that_always_rejects_parks_the_account_and_the_manual_path_brings_it_back(env: Env) -> None:
     a = env.seller("shop-a", **RULES)
     ua = env.unb("shop-a")
     env.ctl.fault(ua, "risk_control", 1)
     env.ctl.fault(ua, "slider_reject", -1)
-    run = env.start([a], online=False, settings={"slider_tries": 2})
+    run = env.start([a], online=False, settings={"slider_tries": 1})
     failed = run.events.wait_for(ev.VerificationChanged, "shop-a", SOLVE_SECONDS, phase="failed")
-    assert "rejected 2 time(s)" in failed.detail and "_____tmd_____/punish?x5secdata=" in failed.url
+    assert "rejected 1 time(s)" in failed.detail and "_____tmd_____/punish?x5secdata=" in failed.url
     assert run.state("shop-a") == "needs_verification"
     assert run.svc.pending_verification("shop-a") == failed.url
     assert "automatic verification failed" in snapshot_of(run.svc, "shop-a").last_error
     # The breaker holds: no token call, no slide, no new job.
     assert stays(lambda: env.ctl.fired(ua, "risk_control") == 1
-                 and env.ctl.account_state(ua)["slides_attempted"] == 2
-                 and _phases(run, "shop-a") == ["queued", "running", "running", "failed"], 2.0)
+                 and env.ctl.account_state(ua)["slides_attempted"] == 1
+                 and _phases(run, "shop-a") == ["queued", "running", "failed"], 2.0)
 
     fresh = env.ctl.account(ua, "店铺shop-a")  # the seller logs in again in a browser …
     other = env.ctl.account("2200000000999", "别人")
@@ -85,6 +95,30 @@ def test_a_page_that_always_rejects_parks_the_account_and_the_manual_path_brings
     assert f"x5sec={x5sec}" in _stored_jar(run, "shop-a")
     assert env.ctl.account_state(ua)["faults"]["risk_control"]["remaining"] == 0
     assert run.svc.pending_verification("shop-a") is None
+
+
+def test_a_solve_that_does_not_lift_the_block_is_not_repeated_at_once(env: Env) -> None:
+    """The breaker's policy, with the browser left out (the other tests solve for real): a "solved" that
+    earns nothing the server accepts leaves the account blocked, and the next solve waits for the backoff."""
+    a = env.seller("shop-a", **RULES)
+    ua = env.unb("shop-a")
+    env.ctl.fault(ua, "risk_control", -1)
+    env.write([a])
+    svc = Service(load_config(env.config))
+    env.running.append(Running(svc, Recorder()))
+    solves: list[str] = []
+
+    def useless_solve(account_id: str, url: str, *args, **kwargs) -> dict[str, str]:
+        solves.append(url)
+        return {"x5sec": f"unknown-to-the-server-{len(solves)}"}
+
+    svc.slider.verify = useless_solve
+    svc.start()
+    wait_until(lambda: len(solves) == 2, 10)
+    assert solves[0] != solves[1], "each round solves the fresh punish URL"
+    wait_until(lambda: "came straight back" in snapshot_of(svc, "shop-a").last_error, 5)
+    assert "next automatic try in 20 min" in snapshot_of(svc, "shop-a").last_error
+    assert stays(lambda: len(solves) == 2 and env.ctl.fired(ua, "risk_control") == 2, 2.0)
 
 
 def test_five_accounts_at_once_share_two_slots_first_come_first_served(env: Env) -> None:

@@ -21,6 +21,11 @@ TABLES = {
     "seen_message",
     "reply_once",
     "item_cache",
+    "order_record",  # orders and delivery (storage/orders.py)
+    "order_transition",
+    "delivery_unit",
+    "stock_code",
+    "stock_alert",
 }
 
 
