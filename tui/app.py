@@ -32,6 +32,7 @@ from tui.screens.accounts import AccountsScreen
 from tui.screens.common import ConfirmScreen, SummaryBar
 from tui.screens.inbox import InboxScreen
 from tui.screens.log import LogScreen
+from tui.screens.orders import OrdersScreen
 from tui.screens.verification import VerificationScreen
 
 TICK_SECONDS = 0.25
@@ -46,11 +47,12 @@ class XianyuApp(App[None]):
     CSS_PATH = "styles.tcss"
     TITLE = "xianyu"
     MODES = {"accounts": AccountsScreen, "inbox": InboxScreen, "verification": VerificationScreen,
-             "log": LogScreen}
+             "orders": OrdersScreen, "log": LogScreen}
     BINDINGS = [
         Binding("1", "switch_mode('accounts')", "Accounts"),
         Binding("2", "switch_mode('inbox')", "Inbox"),
         Binding("3", "switch_mode('verification')", "Verify"),
+        Binding("4", "switch_mode('orders')", "Orders"),
         Binding("5", "switch_mode('log')", "Log"),
         Binding("ctrl+r", "reload", "Reload config"),
         Binding("q", "quit", "Quit"),
@@ -102,7 +104,7 @@ class XianyuApp(App[None]):
         if self.feed is not None:
             events = self.feed.drain()
             self.model.apply(events)
-            self._notify_config(events)
+            self._notify(events)
             moved = any(isinstance(e, ev.StateChanged) for e in events)
         if self.log_lines is not None:
             self.model.add_log(self.log_lines.drain())
@@ -125,7 +127,8 @@ class XianyuApp(App[None]):
     def header_summary(self) -> str:
         return summary([s.state for s in self.snapshots])
 
-    def _notify_config(self, events: Iterable[ev.Event]) -> None:
+    def _notify(self, events: Iterable[ev.Event]) -> None:
+        """What the seller must see wherever they are: config problems and reloads, stock running out."""
         for event in events:
             if isinstance(event, ev.ConfigInvalid):
                 self.notify("\n".join(event.errors), title="accounts.yml has errors; the running config stays",
@@ -133,6 +136,9 @@ class XianyuApp(App[None]):
             elif isinstance(event, ev.ConfigReloaded) and (event.added or event.removed or event.changed):
                 self.notify(f"added {len(event.added)}, removed {len(event.removed)}, changed "
                             f"{len(event.changed)}", title="accounts.yml reloaded")
+            elif isinstance(event, ev.StockLow):
+                self.notify(f"{event.left} code(s) left (threshold {event.threshold})",
+                            title=f"stock {event.stock!r} is low", severity="warning", timeout=15)
 
     # ---- calling the service -------------------------------------------------------------------------
 

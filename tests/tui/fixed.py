@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core import events as ev
 from core.config import Config, load_config
+from core.orders import OrderView, UnitView
 from core.session import Snapshot
 from core.slider import SliderStatus, VerificationOutcome
 from tui.app import XianyuApp
@@ -147,6 +148,15 @@ class FixedBackend:
     def set_cookie(self, account_id: str, cookie: str) -> None:
         self.calls.append(("set_cookie", account_id))
 
+    def orders(self, limit: int) -> list[OrderView]:
+        return ORDERS[:limit]
+
+    def retry_delivery(self, order_id: str) -> None:
+        self.calls.append(("retry", order_id))
+
+    def resend_delivery(self, order_id: str) -> None:
+        self.calls.append(("resend", order_id))
+
     def detail(self, account_id: str) -> AccountDetail:
         return AccountDetail(
             account_id,
@@ -163,6 +173,17 @@ STATUS = SliderStatus(limit=2, busy=("shop-d",), queued=("shop-g",), recent=(
     VerificationOutcome("shop-c", True, "solved on attempt 1", 6.4, NOW - 3_000 * SEC, PUNISH),
     VerificationOutcome("shop-b", False, "rejected 3 time(s)", 21.9, NOW - 7_000 * SEC, PUNISH),
 ))
+
+
+ORDERS = [  # newest first, as Orders.recent returns them
+    OrderView("shop-b", "3000000000000000003", "老王在闲鱼", "900000000002", "会员兑换码 月卡", "paid", "failed",
+              "stock 'cards-b' is empty", NOW - 20 * SEC, ()),
+    OrderView("shop-a", "3000000000000000002", "小鱼儿爱淘宝", "900000000001", "二手 iPad Air 4 64G", "paid",
+              "pending", "", NOW - 40 * SEC, ()),
+    OrderView("shop-a", "3000000000000000001", "爱吃草莓的熊", "900000000001", "会员兑换码 年卡", "shipped", "sent",
+              "", NOW - 600 * SEC, (UnitView(1, "sent", "ABCD…(19)", 1, NOW - 598 * SEC),
+                                    UnitView(2, "sent", "EFGH…(19)", 1, NOW - 598 * SEC))),
+]
 
 
 def fixed_app(tmp: Path) -> XianyuApp:

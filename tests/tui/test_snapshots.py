@@ -44,6 +44,7 @@ SCREENS = {  # the keys that lead from the home screen to each main screen
     "detail": ("d",),
     "chat": ("2", "up", "up", "enter"),
     "verification": ("3",),
+    "orders": ("4",),
     "log": ("5",),
 }
 
