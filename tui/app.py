@@ -54,7 +54,7 @@ class XianyuApp(App[None]):
         Binding("3", "switch_mode('verification')", "Verify"),
         Binding("4", "switch_mode('orders')", "Orders"),
         Binding("5", "switch_mode('log')", "Log"),
-        Binding("ctrl+r", "reload", "Reload config"),
+        Binding("ctrl+r", "reload", "Reload"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]

@@ -40,7 +40,7 @@ class AccountsScreen(TableScreen):
         Binding("s", "control('start')", "Start"),
         Binding("x", "control('stop')", "Stop"),
         Binding("r", "control('restart')", "Restart"),
-        Binding("m", "messages", "Its chats"),
+        Binding("m", "messages", "Chats"),
     ]
 
     def refresh_data(self) -> None:

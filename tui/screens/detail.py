@@ -34,7 +34,7 @@ class DetailScreen(Screen):
         Binding("s", "control('start')", "Start"),
         Binding("x", "control('stop')", "Stop"),
         Binding("r", "control('restart')", "Restart"),
-        Binding("m", "messages", "Its chats"),
+        Binding("m", "messages", "Chats"),
     ]
 
     def __init__(self, account_id: str) -> None:
