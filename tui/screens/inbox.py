@@ -18,7 +18,7 @@ from tui.format import clip, clock, latency
 from tui.model import REPLIED, WAITING, Conversation
 from tui.screens.common import Cells, TableScreen
 
-COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("status", "Status", 9),
+COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("status", "Status", 12),
            ("text", "Buyer says", 30), ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8))
 STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "paused": "magenta"}
 
