@@ -209,3 +209,28 @@ def test_command_palette_runs_the_screen_keys_and_quit_asks_while_accounts_are_o
 
     asyncio.run(drive())
     assert app.return_code == 0
+
+
+def test_a_new_dashboard_shows_today_and_recent_chats_from_storage(env: Env) -> None:
+    """What happened before the dashboard opened comes from the database: today's counters per account,
+    the recent chats with their replies and rules, running pauses."""
+    run = env.start([env.seller("shop-a", keywords=[{"match": "包邮", "reply": "包邮的"}])])
+    unb = env.unb("shop-a")
+    answered = env.ctl.message(unb, BUYER, "包邮吗", buyer_nick="爱吃草莓的熊")["cid"]
+    silent = env.ctl.message(unb, BUYER2, "你好")["cid"]
+    wait_until(lambda: run.events.of(ev.ReplySent, "shop-a") and run.events.of(ev.MessageDecided, "shop-a"))
+    run.svc.manager.pipeline.pause("shop-a", silent, 5, "test")
+    app = dashboard(run.svc)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(lambda: cell(app, "accounts", "shop-a", "in") == "2")
+            assert cell(app, "accounts", "shop-a", "out") == "1"
+            assert cell(app, "accounts", "shop-a", "paused") == "1"
+            await pilot.press("2")
+            key = conversation_key("shop-a", answered)
+            await until(lambda: cell(app, "inbox", key, "status") == "replied")
+            assert (cell(app, "inbox", key, "reply"), cell(app, "inbox", key, "rule")) == ("包邮的", "keyword[0]")
+            assert cell(app, "inbox", conversation_key("shop-a", silent), "status") == "no_rule"
+
+    asyncio.run(drive())
