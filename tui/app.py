@@ -1,11 +1,13 @@
 """The dashboard app: screens as modes, one 4 Hz tick that drains service events, workers for every call.
 
     service threads ──emit──▶ EventFeed (deque) ─┐
-    logging ─────────────────▶ LogLines (deque) ─┼─▶ tick (4 Hz, on the loop): Dashboard model, snapshots,
-                                                 │     then the visible screen redraws the cells that changed
+    logging ─────────────────▶ LogLines (deque) ─┼─▶ tick (4 Hz, on the loop): drain into the Dashboard model;
+                                                 │     redraw (1 Hz, or at once on a state change): snapshots,
+                                                 │     then the visible screen writes the cells that changed
     keys ─▶ actions ─▶ worker thread ─▶ Backend (manager / service / store) ─▶ notification
 
-Nothing on the loop waits on I/O: ``snapshots()`` copies memory, everything else goes through ``call``.
+Nothing on the loop waits on I/O: the loop only reads memory (snapshots, slider status, the punish URL);
+everything that can block goes through ``call``.
 """
 
 from __future__ import annotations
