@@ -71,7 +71,8 @@ def count_lines(store: Store, name: str | None) -> list[str]:
     if name and name not in counts:
         return [f"{name}: 0 left (no such list yet)"]
     return [f"{list_name}: {c['available']} left ({c['reserved']} reserved, {c['sent']} sent)"
-            for list_name, c in sorted(counts.items())]
+            for list_name, c in sorted(counts.items())] or [
+        "no stock lists yet: python xianyu.py stock import NAME FILE"]
 
 
 def code_lines(store: Store, name: str) -> list[str]:
