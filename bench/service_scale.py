@@ -1,7 +1,7 @@
 """Benchmark: many accounts in one service process, against `python -m sim --tls`.
 
     python bench/service_scale.py [--accounts 1000] [--idle 30] [--rate 200] [--load-accounts 100]
-                                  [--load-seconds 20] [--no-floor]
+                                  [--load-seconds 20] [--no-floor] [--db-dir DIR]
 
 Prints, in one run on this machine:
   * the floor — a bare websocket-client recv→send loop (one thread per connection, shared SSLContext)
@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--no-floor", action="store_true", help="skip the bare-loop floor")
     parser.add_argument("--plain", action="store_true", help="ws:// and http:// instead of TLS")
+    parser.add_argument("--db-dir", metavar="DIR", help="where the service's SQLite file goes (default: a "
+                        "temporary directory; e.g. /dev/shm to take the disk out of the measurement)")
     parser.add_argument("--setting", action="append", default=[], metavar="KEY: VALUE",
                         help="an extra accounts.yml setting, e.g. --setting 'handler_threads: 32'")
     args = parser.parse_args()
@@ -204,10 +206,11 @@ def main() -> None:
             print(f"floor  answered {floor} messages")
 
         accounts = create_accounts(control, "220", args.accounts)
-        tmp = Path(tempfile.mkdtemp(prefix="xianyu-bench-"))
+        tmp = Path(tempfile.mkdtemp(prefix="xianyu-bench-", dir=args.db_dir))
         config_path = tmp / "accounts.yml"
         write_config(config_path, urls, accounts, tmp / "bench.db", args.setting)
         config = load_config(config_path)
+        print(f"service database: {tmp / 'bench.db'}")
         gc.collect()
         rss_before = rss_kib()
         service = Service(config, watch_config=False)
