@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 from pathlib import Path
 
 from core import events as ev
@@ -13,8 +15,17 @@ from tests.service.support import stays, wait_until
 RULES = {"default_reply": "收到：{text}"}
 
 
-def _session_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("session")]
+def _session_threads(since: frozenset[threading.Thread] = frozenset()) -> list[threading.Thread]:
+    """Session-pool threads alive now, leaving out those in ``since`` (another test's service may still be
+    ending one: every manager's pool names its threads session_0, session_1 …)."""
+    return [t for t in threading.enumerate() if t.name.startswith("session") and t not in since]
+
+
+def _where(threads: list[threading.Thread]) -> str:
+    """What the threads are doing (for a failure message)."""
+    frames = sys._current_frames()
+    return "; ".join(f"{t.name}: " + " < ".join(f"{f.name}:{f.lineno}" for f in reversed(
+        traceback.extract_stack(frames[t.ident])[-8:])) for t in threads if t.ident in frames)
 
 
 def _settled(env: Env, account_id: str) -> None:
@@ -78,13 +89,15 @@ def test_expired_h5_token_is_renewed_and_kept(make_env) -> None:
 
 def test_stop_with_five_online_accounts_is_quick_and_complete(env: Env) -> None:
     ids = [f"shop-{n}" for n in range(5)]
+    before = frozenset(_session_threads())
     run = env.start([env.seller(i, **RULES) for i in ids])
-    assert len(_session_threads()) >= 5
+    assert len(_session_threads(before)) >= 5
     took = run.stop()
     assert took < 5, f"stop() took {took:.1f}s"
     state = env.ctl.state()
     assert [state[env.unb(i)]["online"] for i in ids] == [False] * 5
-    wait_until(lambda: not _session_threads(), 5.0, lambda: f"session threads left: {_session_threads()}")
+    wait_until(lambda: not _session_threads(before), 5.0,
+               lambda: f"session threads left: {_where(_session_threads(before))}")
     assert {s.account_id: s.state for s in run.store.list_account_states()} == dict.fromkeys(ids, "stopped")
     for i in ids:
         assert run.events.states(i)[-1] == "stopped"
@@ -99,6 +112,7 @@ def test_stop_is_quick_while_accounts_wait(env: Env) -> None:
     env.ctl.fault(env.unb("shop-down"), "refuse_connect", -1)
     env.ctl.fault(env.unb("shop-dead"), "session_expired", -1)
     env.ctl.fault(env.unb("shop-risky"), "risk_control", 5)
+    before = frozenset(_session_threads())
     run = env.start([ok, down, dead, risky], online=False)
     env.wait_online(run, "shop-ok")
     wait_until(lambda: [run.state(i) for i in ("shop-down", "shop-dead", "shop-risky")]
@@ -106,7 +120,8 @@ def test_stop_is_quick_while_accounts_wait(env: Env) -> None:
                lambda: str(run.svc.manager.snapshots()))
     took = run.stop()
     assert took < 5, f"stop() took {took:.1f}s"
-    wait_until(lambda: not _session_threads(), 5.0, lambda: f"session threads left: {_session_threads()}")
+    wait_until(lambda: not _session_threads(before), 5.0,
+               lambda: f"session threads left: {_where(_session_threads(before))}")
     assert not env.ctl.online(env.unb("shop-ok"))
 
 
