@@ -101,8 +101,7 @@ def _stock_store(args: argparse.Namespace):
 
 
 def _run_stock(args: argparse.Namespace, body) -> int:
-    from core.errors import ConfigError
-    from core.stock import StockError
+    from core.errors import ConfigError, StockError
     from storage import StorageError
 
     try:

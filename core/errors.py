@@ -7,6 +7,7 @@
           ├── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
           ├── DeliveryFailed  one try of an order's delivery failed (API down, no stock, send error …)
           ├── OrderActionError  a dashboard action on an order cannot be done (unknown order, wrong state)
+          ├── StockError      a stock command cannot run (bad list name, unreadable file)
           └── SliderFailed    a risk-control slider was not solved (no slider, every try rejected, no x5sec)
                └── VerificationCancelled  the account or the service is stopping
     GoofishError (core.goofish.errors)
@@ -80,6 +81,10 @@ class DeliveryFailed(CoreError):
 
 class OrderActionError(CoreError):
     """retry/resend asked for an order that does not exist or is in no state for it; the message says which."""
+
+
+class StockError(CoreError):
+    """A stock command cannot run: a bad list name, an unreadable file."""
 
 
 class SliderFailed(CoreError):

@@ -15,12 +15,8 @@ from pathlib import Path
 from core.config import Config
 from core.config_schema import name_problem
 from core.delivery import mask_code
-from core.errors import CoreError
+from core.errors import StockError
 from storage import Store
-
-
-class StockError(CoreError):
-    """A stock command cannot run: a bad list name, an unreadable file."""
 
 
 @dataclass(frozen=True)
