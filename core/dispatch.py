@@ -34,6 +34,7 @@ class ChatDispatcher:
         self._slots = threading.BoundedSemaphore(in_flight)
         self._queues: dict[Hashable, deque[Work]] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)  # notified when the last key's queue is drained
 
     def submit(self, key: Hashable, work: Work) -> None:
         """Queue ``work`` behind earlier work of the same key; blocks while the system is full."""
@@ -59,18 +60,16 @@ class ChatDispatcher:
         except RuntimeError:  # pool shut down: drop the slot we took, the work is abandoned
             with self._lock:
                 self._queues.pop(key, None)
+                if not self._queues:
+                    self._idle.notify_all()
             self._slots.release()
             raise
 
     def wait_idle(self, timeout: float) -> int:
-        """Wait until nothing is queued or running; returns how many items were still pending at the end."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                pending = sum(len(queue) for queue in self._queues.values()) + len(self._queues)
-            if not pending or time.monotonic() >= deadline:
-                return pending
-            time.sleep(0.01)
+        """Wait until nothing is queued or running; returns how many items were still queued at the end."""
+        with self._idle:
+            self._idle.wait_for(lambda: not self._queues, timeout)
+            return sum(len(queue) for queue in self._queues.values())
 
     def _drain(self, key: Hashable) -> None:
         while True:
@@ -78,6 +77,8 @@ class ChatDispatcher:
                 queue = self._queues[key]
                 if not queue:
                     del self._queues[key]
+                    if not self._queues:
+                        self._idle.notify_all()
                     return
                 work = queue.popleft()
             try:

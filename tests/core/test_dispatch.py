@@ -97,3 +97,16 @@ def test_debouncer_stop_drops_pending_work():
     debouncer.stop()
     time.sleep(0.3)
     assert fired == []
+
+
+def test_wait_idle_reports_what_is_still_queued_and_returns_once_drained() -> None:
+    release = threading.Event()
+    done: list[int] = []
+    with ThreadPoolExecutor(1) as pool:
+        dispatcher = ChatDispatcher(pool, 10)
+        dispatcher.submit("chat", lambda: release.wait(5))
+        dispatcher.submit("chat", lambda: done.append(1))
+        assert dispatcher.wait_idle(0.05) == 1  # the first runs, the second waits behind it
+        release.set()
+        assert dispatcher.wait_idle(5) == 0
+        assert done == [1]
