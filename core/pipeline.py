@@ -49,18 +49,15 @@ class PauseBook:
     """Active chat pauses, in memory: asked for every buyer message, written only on pause/resume.
 
     The database stays the record (pauses survive restarts); this mirror is loaded once, for every
-    account, on first use — one query, instead of one per account in the middle of its first buyer
-    message — and the pipeline is the only writer, so the two never disagree within one process."""
+    account, when the pipeline is built — one query, instead of one per account in the middle of its first
+    buyer message — and the pipeline is the only writer, so the two never disagree within one process."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._until: dict[tuple[str, str], int] = {}
-        self._loaded = False
+    def __init__(self, store: Store, now_ms: int) -> None:
+        self._until: dict[tuple[str, str], int] = {
+            (pause.account_id, pause.cid): pause.until_ms for pause in store.list_pauses(now_ms)}
         self._lock = threading.Lock()
 
     def paused(self, account_id: str, cid: str, now_ms: int) -> bool:
-        if not self._loaded:
-            self.load(now_ms)
         return self._until.get((account_id, cid), 0) > now_ms
 
     def set(self, account_id: str, cid: str, until_ms: int) -> None:
@@ -70,14 +67,6 @@ class PauseBook:
     def clear(self, account_id: str, cid: str) -> None:
         with self._lock:
             self._until.pop((account_id, cid), None)
-
-    def load(self, now_ms: int) -> None:
-        with self._lock:
-            if self._loaded:
-                return
-            for pause in self._store.list_pauses(now_ms):
-                self._until.setdefault((pause.account_id, pause.cid), pause.until_ms)
-            self._loaded = True
 
 
 class EchoBook:
@@ -125,8 +114,7 @@ class Pipeline:
         # Replies go out on the account's *current* session: a restart during a debounce window must not
         # send on the stopped one.
         self._session_for = session_for
-        self._pauses = PauseBook(store)
-        self._pauses.load(ev.now_ms())
+        self._pauses = PauseBook(store, ev.now_ms())
         self._inflight: set[int] = set()  # recorded buyer messages not yet decided, in this process
         self._inflight_lock = threading.Lock()
         self._bursts: dict[tuple[str, str], list[int]] = {}
