@@ -33,17 +33,17 @@ def test_rows_are_written_within_the_interval_without_a_close() -> None:
 
 def test_a_failing_flush_is_logged_and_later_rows_still_go(caplog) -> None:
     calls: list[list[int]] = []
+    first_failed = threading.Event()
 
     def flush(rows: list[int]) -> None:
         calls.append(rows)
         if len(calls) == 1:
+            first_failed.set()
             raise RuntimeError("database is locked")
 
     behind: WriteBehind[int] = WriteBehind(flush, interval=0.01, name="test-behind")
     behind.put(1)
-    deadline = time.monotonic() + 2
-    while not calls and time.monotonic() < deadline:
-        time.sleep(0.005)
+    assert first_failed.wait(2)
     behind.put(2)
     behind.close()
     assert calls[-1] == [2] and "could not record 1 rows" in caplog.text
