@@ -5,7 +5,8 @@
 
 Prints, in one run on this machine:
   * the floor — a bare websocket-client recv→send loop (one thread per connection, shared SSLContext)
-    answering the same load, push-to-reply latency p50/p99/max;
+    answering the same load, push-to-reply latency p50/p99/max; in a process and simulator of its own, so
+    nothing it leaves behind weighs on the service's run;
   * the service — time until all accounts are online, marginal RSS per account, idle CPU, heartbeat
     lateness p50/p99/max, push-to-reply latency p50/p99/max for keyword replies (debounce 0).
 
@@ -166,6 +167,30 @@ def run_load(control: str, targets: list[str], rate: float, seconds: float) -> i
         return pool.apply(post_load, (control, targets, KEYWORD, rate, seconds))
 
 
+def start_sim_for(args: argparse.Namespace) -> tuple[subprocess.Popen, dict]:
+    sim, urls = start_sim([] if args.plain else ["--tls"])
+    if "ca" in urls:  # the control API is HTTPS too: trust the simulator's CA here and in the load process
+        os.environ["REQUESTS_CA_BUNDLE"] = urls["ca"]
+    return sim, urls
+
+
+def floor_phase(args: argparse.Namespace) -> None:
+    """The same shape as the service run, on a fresh simulator: as many connections, the load on the first few."""
+    sim, urls = start_sim_for(args)
+    try:
+        control = urls["control"]
+        accounts = create_accounts(control, "880", args.accounts)
+        targets = [unb for unb, _ in accounts[: args.load_accounts]]
+        answered = run_floor(urls, accounts, lambda _unbs: run_load(control, targets, args.rate, args.load_seconds),
+                             KEYWORD, REPLY)
+        print(describe(f"floor  push→reply (bare websocket-client loop, {args.accounts} connections)",
+                       replies_since(control, targets, {})))
+        print(f"floor  answered {answered} messages", flush=True)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=1000)
@@ -179,32 +204,30 @@ def main() -> None:
                         "temporary directory; e.g. /dev/shm to take the disk out of the measurement)")
     parser.add_argument("--setting", action="append", default=[], metavar="KEY: VALUE",
                         help="an extra accounts.yml setting, e.g. --setting 'handler_threads: 32'")
+    parser.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)  # the floor's own process
     args = parser.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if args.floor_only:
+        floor_phase(args)
+        return
+    if not args.no_floor:
+        # Its own process and simulator: nothing the floor leaves behind (threads, sockets, heap, the
+        # simulator's extra accounts and idle keep-alive connections) may weigh on the service's run.
+        shape = ["--accounts", str(args.accounts), "--rate", str(args.rate), "--load-accounts",
+                 str(args.load_accounts), "--load-seconds", str(args.load_seconds), *(["--plain"] if args.plain else [])]
+        subprocess.run([sys.executable, __file__, "--floor-only", *shape], check=True)
 
     from core.config import load_config
     from core.service import Service
 
     gc_pauses = GcPauses()
 
-    sim, urls = start_sim([] if args.plain else ["--tls"])
+    sim, urls = start_sim_for(args)
     control = urls["control"]
-    if "ca" in urls:  # the control API is HTTPS too: trust the simulator's CA here and in the load process
-        os.environ["REQUESTS_CA_BUNDLE"] = urls["ca"]
     print(f"simulator: {urls['ws']}, {args.accounts} service accounts, "
           f"load {args.rate:.0f} msg/s over {args.load_accounts} accounts for {args.load_seconds:.0f} s")
     try:
-        if not args.no_floor:
-            # The same shape as the service run: as many connections, the load on the first few.
-            floor_accounts = create_accounts(control, "880", args.accounts)
-            floor_targets = [unb for unb, _ in floor_accounts[: args.load_accounts]]
-            floor = run_floor(urls, floor_accounts, lambda _unbs: run_load(
-                control, floor_targets, args.rate, args.load_seconds), KEYWORD, REPLY)
-            print(describe(f"floor  push→reply (bare websocket-client loop, {args.accounts} connections)",
-                           replies_since(control, floor_targets, {})))
-            print(f"floor  answered {floor} messages")
-
         accounts = create_accounts(control, "220", args.accounts)
         tmp = Path(tempfile.mkdtemp(prefix="xianyu-bench-", dir=args.db_dir))
         config_path = tmp / "accounts.yml"

@@ -186,7 +186,7 @@ class AccountManager:
             return False
         rules = self.rules_for(account_id)
         minutes = rules.config.effective.takeover_minutes if rules else 0
-        ok = self.pipeline.send(session, cid, to_id, text, "manual", None, ev.now_ms())
+        ok = self.pipeline.send(session, cid, to_id, text, "manual", ev.now_ms())
         if ok and minutes > 0:
             self.pipeline.pause(account_id, cid, minutes, "seller replied from the dashboard")
         return ok
@@ -200,6 +200,14 @@ class AccountManager:
     def shutdown(self) -> None:
         """Abort sockets → join the pool with a timeout (design §2); call after signal_stop()."""
         self._closing.set()
+        # A start() that passed its closing check just before the flag was set is still inside its account's
+        # lock, building the session: wait for it, so that session is in the list below and stopped too
+        # (it used to keep running, and reconnecting, after the service had stopped).
+        with self._locks_guard:
+            locks = list(self._locks.values())
+        for lock in locks:
+            with lock:
+                pass
         running = list(self._running.items())
         for _, r in running:
             r.session.stop()  # aborts the socket: a blocked recv returns at once

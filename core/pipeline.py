@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core import events as ev
 from core.config import AccountConfig, render_template
@@ -28,7 +29,7 @@ from core.goofish.messages import Event as ImEvent
 from core.rules import ReplyContext, ReplyDecision, Rule, decide
 from core.session import Session
 from core.writebehind import WriteBehind
-from storage import ECHO_WINDOW_MS, Store
+from storage import ECHO_WINDOW_MS, Decided, Store, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -159,29 +160,47 @@ class Pipeline:
         rules = self._rules_for(account_id)
         if rules is None:  # the account was removed while this message was queued
             return
+        settings = rules.config.effective
+        too_old = bool(event.created_at) and received_ms - event.created_at > settings.max_message_age * 1000
+        if too_old or settings.debounce_seconds <= 0:
+            self._answer_now(session, rules, event, received_ms, too_old)
+            return
         inbound_id = self._record(account_id, event, received_ms)
         if inbound_id is None:
             return  # replayed or re-pushed: answered (or deliberately not) the first time
         with self._inflight_lock:
             self._inflight.add(inbound_id)
-        session.messages_in += 1
-        self._bus.emit(ev.MessageReceived(account_id, cid=event.cid, sender_id=event.sender_id or "",
-                                          sender_nick=event.sender_nick or "", text=event.text or "",
-                                          item_id=event.item_id, message_id=event.message_id or "",
-                                          kind=event.kind, at_ms=received_ms))
-        settings = rules.config.effective
-        if event.created_at and received_ms - event.created_at > settings.max_message_age * 1000:
-            self._decided(account_id, event, inbound_id, "too_old")
-            self._settled(inbound_id)
-            return
-        if settings.debounce_seconds <= 0:
-            self._answer(session, event, inbound_id, received_ms)
-            return
+        self._received(session, event, received_ms)
         key = (account_id, event.cid)
         with self._bursts_lock:
             self._bursts.setdefault(key, []).append(inbound_id)
         self._debouncer.schedule(key, settings.debounce_seconds, lambda: self._dispatcher.submit(
             key, lambda: self._end_burst(session, event, inbound_id, received_ms)))
+
+    def _answer_now(self, session: Session, rules: AccountRules, event: ImEvent, received_ms: int,
+                    too_old: bool) -> None:
+        """No debounce: decide first, then dedupe, record, decide and record the reply in one transaction
+        (one turn at the database's write lock per message), then send."""
+        current = self._session_for(session.account_id) or session
+        verdict = None if current.stopping else (
+            Verdict("too_old", ev.now_ms()) if too_old else self._verdict(current, rules, event))
+        if current.stopping:  # stopped before, or while rendering (an item fetch)
+            verdict = None
+        accepted = self._store.accept_inbound(ttl_ms=SEEN_TTL_MS, verdict=verdict,
+                                              **self._inbound_fields(session.account_id, event, received_ms))
+        if accepted is None:
+            return  # replayed or re-pushed: answered (or deliberately not) the first time
+        self._received(session, event, received_ms)
+        # No verdict: stopping with this message queued. It stays undecided: the next start answers it.
+        if verdict is not None:
+            self._carry_out(current, event, accepted, verdict, received_ms)
+
+    def _received(self, session: Session, event: ImEvent, received_ms: int) -> None:
+        session.messages_in += 1
+        self._bus.emit(ev.MessageReceived(session.account_id, cid=event.cid, sender_id=event.sender_id or "",
+                                          sender_nick=event.sender_nick or "", text=event.text or "",
+                                          item_id=event.item_id, message_id=event.message_id or "",
+                                          kind=event.kind, at_ms=received_ms))
 
     def _end_burst(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
         with self._bursts_lock:
@@ -234,17 +253,19 @@ class Pipeline:
                 self.recover(session, settled_ms=RECOVER_SETTLED_MS)
 
     def _answer(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
-        """The end of the checks: a paused chat stays quiet, anything else goes to the reply chain."""
+        """Decide on a message recorded earlier (the end of a burst, or a recover pass)."""
         try:
             current = self._session_for(session.account_id) or session
-            if current.stopping:
+            rules = self._rules_for(session.account_id)
+            if current.stopping or rules is None:
                 # Shutting down (or the account was stopped) with this message still queued: leave it
                 # undecided, so the next start's recover pass answers it instead of a failed send here.
                 return
-            if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
-                self._decided(session.account_id, event, inbound_id, "paused")
-            else:
-                self._reply(current, event, inbound_id, received_ms)
+            verdict = self._verdict(current, rules, event)
+            if current.stopping:
+                return  # stopped while rendering (an item fetch): undecided, the next start answers it
+            accepted = self._store.decide(inbound_id, session.account_id, event.cid, verdict)
+            self._carry_out(current, event, accepted, verdict, received_ms)
         finally:
             self._settled(inbound_id)
 
@@ -252,34 +273,40 @@ class Pipeline:
         with self._inflight_lock:
             self._inflight.discard(inbound_id)
 
-    def _reply(self, session: Session, event: ImEvent, inbound_id: int, received_ms: int) -> None:
+    def _verdict(self, session: Session, rules: AccountRules, event: ImEvent) -> Verdict:
+        """What to do with a buyer message: a paused chat stays quiet, anything else goes to the reply chain."""
         account_id = session.account_id
-        rules = self._rules_for(account_id)
-        if rules is None:
-            return
-        ctx = ReplyContext(account_id, event.cid, event.text or "", event.item_id)
-        decision = decide(rules.chain, ctx)
-        now = ev.now_ms()
+        if self._pauses.paused(account_id, event.cid, ev.now_ms()):
+            return Verdict("paused", ev.now_ms())
+        decision = decide(rules.chain, ReplyContext(account_id, event.cid, event.text or "", event.item_id))
         if decision is None:
-            self._decided(account_id, event, inbound_id, "no_rule")
-            return
-        if decision.once and not self._store.claim_once(account_id, event.cid, decision.rule_id, now):
-            self._decided(account_id, event, inbound_id, "once_already", decision.rule_id)
-            return
+            return Verdict("no_rule", ev.now_ms())
         if not decision.template:
-            self._decided(account_id, event, inbound_id, "silent", decision.rule_id)
-            return
+            return Verdict("silent", ev.now_ms(), decision.rule_id, once=decision.once)
         text = render_template(decision.template, self._template_values(session, event, decision))
-        if session.stopping:
-            return  # stopped while rendering (an item fetch): undecided, the next start answers it
-        self.send(session, event.cid, event.sender_id or "", text, decision.rule_id, inbound_id, received_ms)
+        return Verdict("replied", ev.now_ms(), decision.rule_id, reply_text=text, to_id=event.sender_id or "",
+                       once=decision.once)
 
-    def send(self, session: Session, cid: str, to_id: str, text: str, rule: str,
-             inbound_id: int | None, started_ms: int) -> bool:
-        """Send with retries; the reply row is written *before* sending so its echo is recognised."""
+    def _carry_out(self, session: Session, event: ImEvent, accepted: Decided, verdict: Verdict,
+                   received_ms: int) -> None:
+        if accepted.reply_id is None:
+            self._bus.emit(ev.MessageDecided(session.account_id, cid=event.cid, message_id=event.message_id or "",
+                                             decision=accepted.decision or ""))
+            return
+        assert verdict.reply_text is not None and verdict.rule is not None  # a reply row comes from one
+        self._deliver(session, accepted.reply_id, event.cid, verdict.to_id, verdict.reply_text, verdict.rule,
+                      received_ms)
+
+    def send(self, session: Session, cid: str, to_id: str, text: str, rule: str, started_ms: int) -> bool:
+        """Send a reply that answers no recorded message (the seller's, from the dashboard), with retries."""
+        reply_id = self._store.add_reply(account_id=session.account_id, cid=cid, to_id=to_id, rule=rule, text=text,
+                                         decided_at_ms=ev.now_ms())
+        return self._deliver(session, reply_id, cid, to_id, text, rule, started_ms)
+
+    def _deliver(self, session: Session, reply_id: int, cid: str, to_id: str, text: str, rule: str,
+                 started_ms: int) -> bool:
+        """Send a recorded (pending) reply with retries; the row exists before the send so its echo is ours."""
         account_id = session.account_id
-        reply_id = self._store.add_reply(account_id=account_id, cid=cid, to_id=to_id, inbound_id=inbound_id,
-                                         rule=rule, text=text, decided_at_ms=ev.now_ms())
         self._echoes.expect(account_id, cid, text, ev.now_ms())
         error, ambiguous = "", False
         decided_ms = ev.now_ms()
@@ -393,15 +420,13 @@ class Pipeline:
                 self.order_handler(session, event)
 
     def _record(self, account_id: str, event: ImEvent, received_ms: int, dedupe: bool = True) -> int | None:
-        """Dedupe and store in one transaction; None for a message id seen before."""
-        return self._store.accept_inbound(
-            ttl_ms=SEEN_TTL_MS, account_id=account_id, cid=event.cid or "",
-            message_id=(event.message_id or "") if dedupe else "", kind=event.kind, sender_id=event.sender_id,
-            sender_nick=event.sender_nick, item_id=event.item_id, text=event.text or "",
-            created_at_ms=event.created_at or received_ms, received_at_ms=received_ms)
+        """Dedupe and store, undecided, in one transaction; None for a message id seen before."""
+        accepted = self._store.accept_inbound(ttl_ms=SEEN_TTL_MS,
+                                              **self._inbound_fields(account_id, event, received_ms, dedupe))
+        return None if accepted is None else accepted.inbound_id
 
-    def _decided(self, account_id: str, event: ImEvent, inbound_id: int, decision: str,
-                 rule: str | None = None) -> None:
-        self._store.set_decision(inbound_id, decision, rule, ev.now_ms())
-        self._bus.emit(ev.MessageDecided(account_id, cid=event.cid, message_id=event.message_id or "",
-                                         decision=decision))
+    @staticmethod
+    def _inbound_fields(account_id: str, event: ImEvent, received_ms: int, dedupe: bool = True) -> dict[str, Any]:
+        return dict(account_id=account_id, cid=event.cid or "", message_id=(event.message_id or "") if dedupe else "",
+                    kind=event.kind, sender_id=event.sender_id, sender_nick=event.sender_nick, item_id=event.item_id,
+                    text=event.text or "", created_at_ms=event.created_at or received_ms, received_at_ms=received_ms)

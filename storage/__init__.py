@@ -14,6 +14,7 @@ from storage.models import (
     AccountState,
     ChatLine,
     ChatPause,
+    Decided,
     DeliveryState,
     DeliveryUnit,
     InboundMessage,
@@ -26,6 +27,7 @@ from storage.models import (
     SeenMessage,
     StockAlert,
     StockCode,
+    Verdict,
 )
 from storage.orders import OrderStore, StatusChange
 from storage.store import ECHO_WINDOW_MS, Store
@@ -37,6 +39,7 @@ __all__ = [
     "ChatLine",
     "ChatPause",
     "DatabaseUnavailable",
+    "Decided",
     "DeliveryState",
     "DeliveryUnit",
     "InboundMessage",
@@ -53,5 +56,6 @@ __all__ = [
     "StockCode",
     "StorageError",
     "Store",
+    "Verdict",
     "open_engine",
 ]

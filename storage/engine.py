@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlmodel import SQLModel
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata before create_all)
-from storage.errors import DatabaseUnavailable, StorageError, mask_url
+from storage.errors import DatabaseUnavailable, StorageError, first_line, mask_url
 
 DEFAULT_DB_URL = "sqlite:///data/xianyu.db"
 
@@ -74,8 +74,7 @@ def for_writes(engine: Engine) -> Engine:
 
 def reason_of(exc: DBAPIError) -> str:
     """The driver's first message line: says what failed (refused, locked, no such file) without parameters."""
-    lines = str(exc.orig).strip().splitlines()
-    return lines[0] if lines else type(exc.orig).__name__
+    return first_line(exc.orig)
 
 
 def _parse(url: str) -> URL:

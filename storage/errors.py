@@ -35,3 +35,10 @@ def mask_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparsable database URL>"
+
+
+def first_line(exc: BaseException) -> str:
+    """A driver error's first message line: says what failed (refused, locked, no such file), never the
+    parameters (which follow on later lines)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

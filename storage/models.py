@@ -1,4 +1,5 @@
-"""The tables, and the one read-only shape (`ChatLine`) that queries build from them.
+"""The tables, the read-only shape (`ChatLine`) that queries build from them, and the shapes of a decision
+(`Verdict` in, `Decided` out) that the store records in the same transaction as the message.
 
 Conventions:
 - Times are integers: milliseconds since the UTC epoch (`*_ms`), never naive datetimes. They are BIGINT because
@@ -171,6 +172,27 @@ class ChatLine:
     rule: str | None
     status: str | None  # a reply's status; an inbound message's decision
     row_id: int  # InboundMessage.id or Reply.id, as `direction` says
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the reply chain decided for a buyer message, to record atomically with its consequences."""
+
+    decision: str  # "replied", "no_rule", "silent", "paused", "too_old", …
+    decided_at_ms: int
+    rule: str | None = None
+    reply_text: str | None = None  # set for "replied": the reply, recorded pending before it is sent
+    to_id: str = ""
+    once: bool = False  # the rule answers once per chat: claimed here; a lost claim records "once_already"
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A recorded message and what was recorded for it: `reply_id` is the pending reply to send, if any."""
+
+    inbound_id: int
+    decision: str | None  # None: recorded undecided (no verdict was given)
+    reply_id: int | None = None
 
 
 # ---- orders and delivery (issue 6) ---------------------------------------------------------------------------

@@ -30,17 +30,20 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
+from storage.driver import DriverTx, DriverWriter
 from storage.engine import for_writes, open_engine, reason_of
 from storage.errors import DatabaseUnavailable, StorageError, mask_url
 from storage.models import (
     AccountState,
     ChatLine,
     ChatPause,
+    Decided,
     InboundMessage,
     ItemCache,
     Reply,
     ReplyStatus,
     SeenMessage,
+    Verdict,
 )
 from storage.orders import OrderStore
 from storage.statements import Statements, upsert_into
@@ -76,6 +79,8 @@ class Store:
         self._write_gate: AbstractContextManager[object] = (
             threading.Lock() if self._dialect == "sqlite" else contextlib.nullcontext())
         self._closed = threading.Event()
+        # The per-message statements run on the driver (see driver.py): far less time holding the write lock.
+        self._fast = DriverWriter(self._engine, self._write_gate, url)
         # Orders, deliveries and stock keep their SQL in storage/orders.py, on this store's transactions.
         self.orders = OrderStore(self._write, lambda: self._transaction(self._engine), self._dialect)
         if self._dialect == "sqlite":
@@ -83,6 +88,7 @@ class Store:
 
     def close(self) -> None:
         self._closed.set()
+        self._fast.close()
         if self._dialect == "sqlite":
             self._checkpoint("TRUNCATE")  # leave a small WAL behind
         self._engine.dispose()
@@ -135,19 +141,19 @@ class Store:
             yield conn
 
     def _execute(self, stmt: Executable, params: Mapping[str, Any]) -> None:
-        with self._write() as conn:
-            conn.execute(stmt, params)
+        with self._fast.transaction() as tx:
+            tx.run(stmt, params)
 
     def _returns_row(self, stmt: Executable, params: Mapping[str, Any]) -> bool:
         """Run a write with RETURNING: True when it wrote (and so returned) a row."""
-        # RETURNING rather than rowcount: SQLAlchemy does not promise an INSERT's rowcount on every driver
-        # (psycopg reports -1), while a row returned is exactly "this statement wrote it".
-        with self._write() as conn:
-            return conn.execute(stmt, params).first() is not None
+        # RETURNING rather than rowcount: not every driver promises an INSERT's rowcount (psycopg reports -1),
+        # while a row returned is exactly "this statement wrote it".
+        with self._fast.transaction() as tx:
+            return bool(tx.rows(stmt, params))
 
     def _insert_returning_id(self, stmt: Executable, params: Mapping[str, Any]) -> int:
-        with self._write() as conn:
-            return conn.execute(stmt, params).scalar_one()
+        with self._fast.transaction() as tx:
+            return tx.rows(stmt, params)[0][0]
 
     # -- accounts ----------------------------------------------------------------------------------------------
 
@@ -218,17 +224,43 @@ class Store:
         sender_id, sender_nick, item_id."""
         return self._insert_returning_id(self._sql.insert_inbound, _inbound_params(**fields))
 
-    def accept_inbound(self, *, ttl_ms: int, **fields: Any) -> int | None:
-        """`mark_seen` and `record_inbound` in one transaction (the per-message hot path): the new row's id,
-        or None when this message id was already seen. A message without an id is always recorded."""
+    def accept_inbound(self, *, ttl_ms: int, verdict: Verdict | None = None, **fields: Any) -> Decided | None:
+        """Dedupe, store and (given a verdict) decide in ONE transaction — the per-message hot path, where
+        every write transaction is a turn at SQLite's single write lock. None when this message id was
+        already seen; a message without an id is always recorded. Without a verdict the message stays
+        undecided, for a later `decide`."""
         params = _inbound_params(**fields)
-        with self._write() as conn:
+        with self._fast.transaction() as tx:
             if params["message_id"]:
                 seen = {"account_id": params["account_id"], "message_id": params["message_id"],
                         "seen_at_ms": params["received_at_ms"], "expires_at_ms": params["received_at_ms"] + ttl_ms}
-                if conn.execute(self._sql.mark_seen, seen).first() is None:
+                if not tx.rows(self._sql.mark_seen, seen):
                     return None
-            return conn.execute(self._sql.insert_inbound, params).scalar_one()
+            inbound_id = tx.rows(self._sql.insert_inbound, params)[0][0]
+            if verdict is None:
+                return Decided(inbound_id, None)
+            return self._apply(tx, inbound_id, params["account_id"], params["cid"], verdict)
+
+    def decide(self, inbound_id: int, account_id: str, cid: str, verdict: Verdict) -> Decided:
+        """Record a verdict for a message recorded earlier (after a debounce, or by a previous run)."""
+        with self._fast.transaction() as tx:
+            return self._apply(tx, inbound_id, account_id, cid, verdict)
+
+    def _apply(self, tx: DriverTx, inbound_id: int, account_id: str, cid: str, verdict: Verdict) -> Decided:
+        """The verdict's writes: the once-per-chat claim, the decision, and the pending reply to send."""
+        decision = verdict.decision
+        if verdict.once:
+            claim = {"account_id": account_id, "cid": cid, "rule": verdict.rule, "at_ms": verdict.decided_at_ms}
+            if not tx.rows(self._sql.claim_once, claim):
+                decision = "once_already"
+        tx.run(self._sql.set_decision, {"row_id": inbound_id, "decision": decision, "rule": verdict.rule,
+                                        "decided_at_ms": verdict.decided_at_ms})
+        if decision != "replied" or verdict.reply_text is None:
+            return Decided(inbound_id, decision)
+        reply = {"account_id": account_id, "cid": cid, "to_id": verdict.to_id, "inbound_id": inbound_id,
+                 "rule": verdict.rule, "text": verdict.reply_text, "decided_at_ms": verdict.decided_at_ms,
+                 "status": ReplyStatus.PENDING.value, "attempts": 0}
+        return Decided(inbound_id, decision, tx.rows(self._sql.insert_reply, reply)[0][0])
 
     def set_decision(self, inbound_id: int, decision: str, rule: str | None, decided_at_ms: int) -> None:
         params = {"row_id": inbound_id, "decision": decision, "rule": rule, "decided_at_ms": decided_at_ms}
@@ -258,35 +290,12 @@ class Store:
 
     # -- replies -------------------------------------------------------------------------------------------------
 
-    def add_reply(
-        self,
-        *,
-        account_id: str,
-        cid: str,
-        to_id: str,
-        rule: str,
-        text: str,
-        decided_at_ms: int,
-        inbound_id: int | None = None,
-    ) -> int:
-        """Record a reply about to be sent (status pending); returns its id for `mark_reply`. The inbound
-        message it answers (if any) is marked "replied" by `rule` in the same transaction."""
-        params = {
-            "account_id": account_id,
-            "cid": cid,
-            "to_id": to_id,
-            "inbound_id": inbound_id,
-            "rule": rule,
-            "text": text,
-            "decided_at_ms": decided_at_ms,
-            "status": ReplyStatus.PENDING.value,
-            "attempts": 0,
-        }
-        with self._write() as conn:
-            if inbound_id is not None:
-                conn.execute(self._sql.set_decision, {"row_id": inbound_id, "decision": "replied", "rule": rule,
-                                                      "decided_at_ms": decided_at_ms})
-            return conn.execute(self._sql.insert_reply, params).scalar_one()
+    def add_reply(self, *, account_id: str, cid: str, to_id: str, rule: str, text: str, decided_at_ms: int) -> int:
+        """Record a reply that answers no recorded message (the seller's send from the dashboard), pending;
+        returns its id for `mark_reply`. Replies to buyer messages are recorded by `accept_inbound`/`decide`."""
+        params = {"account_id": account_id, "cid": cid, "to_id": to_id, "inbound_id": None, "rule": rule,
+                  "text": text, "decided_at_ms": decided_at_ms, "status": ReplyStatus.PENDING.value, "attempts": 0}
+        return self._insert_returning_id(self._sql.insert_reply, params)
 
     def record_manual_reply(
         self, *, account_id: str, cid: str, text: str, at_ms: int, to_id: str = ""
@@ -334,8 +343,8 @@ class Store:
         """Many (reply id, sent_at_ms, attempts) "sent" outcomes in one transaction."""
         params = [{"row_id": reply_id, "status": ReplyStatus.SENT.value, "sent_at_ms": sent_at_ms,
                    "error": None, "attempts": attempts} for reply_id, sent_at_ms, attempts in rows]
-        with self._write() as conn:
-            conn.execute(self._sql.mark_reply, params)
+        with self._fast.transaction() as tx:
+            tx.many(self._sql.mark_reply, params)
 
     def find_pending_reply(
         self,

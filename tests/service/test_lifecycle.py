@@ -103,6 +103,39 @@ def test_stop_with_five_online_accounts_is_quick_and_complete(env: Env) -> None:
         assert run.events.states(i)[-1] == "stopped"
 
 
+def test_stop_while_an_account_is_being_started_stops_that_account_too(env: Env) -> None:
+    """A start() past its "are we closing?" check when stop() begins builds its session afterwards: stop()
+    waits for it and stops it (it used to run on, reconnecting, after the service had stopped)."""
+    before = frozenset(_session_threads())
+    run = env.start([env.seller("shop-a", **RULES)])
+    manager = run.svc.manager
+    build, building = manager._build_session, threading.Event()
+
+    def slow_build(account):  # type: ignore[no-untyped-def]
+        building.set()
+        wait_until(manager._closing.is_set, 5)  # stop() has begun
+        return build(account)
+
+    manager._build_session = slow_build
+    errors: list[BaseException] = []
+
+    def restart() -> None:
+        try:
+            manager.restart("shop-a")
+        except BaseException as exc:  # noqa: BLE001 — the assertion below shows it
+            errors.append(exc)
+
+    restarting = threading.Thread(target=restart)
+    restarting.start()
+    assert building.wait(5)
+    run.stop()
+    restarting.join(5)
+    assert errors == []  # without the wait, the start lost the race to a pool already shut down
+    wait_until(lambda: not _session_threads(before), 5.0,
+               lambda: f"session threads left: {_where(_session_threads(before))}")
+    assert not env.ctl.online(env.unb("shop-a"))
+
+
 def test_stop_is_quick_while_accounts_wait(env: Env) -> None:
     """Accounts parked in backoff, login_required and needs_verification wake up for stop()."""
     ok = env.seller("shop-ok", **RULES)

@@ -274,7 +274,8 @@ def test_messages_still_queued_at_shutdown_are_answered_after_the_restart(env: E
     env.ctl.item(unb, "900000000007", "月卡")
     env.ctl.fault(unb, "slow_http", 1, delay=1.5)
     first = env.ctl.message(unb, "330000000400", "第一", item_id="900000000007")["cid"]
-    run.events.wait_for(ev.MessageReceived, "shop-a", cid=first)
+    # The handler is inside the slow item fetch once the simulator has spent the fault on it.
+    wait_until(lambda: env.ctl.account_state(unb)["faults"]["slow_http"]["fired"] == 1)
     cids = [first] + [env.ctl.message(unb, f"33000000040{n}", f"排队{n}", item_id="900000000007")["cid"]
                       for n in range(1, 4)]
     run.stop()
