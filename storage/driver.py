@@ -12,15 +12,21 @@ the dialect and the set of parameters it is called with (named parameters, so ro
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql import Executable
 
 from storage.errors import DatabaseUnavailable, StorageError, first_line, mask_url
+
+T = TypeVar("T")
+MAX_BATCH = 64  # jobs in one group commit: bounds the leader's own wait
 
 
 class DriverSql:
@@ -65,9 +71,28 @@ class DriverTx:
             self._cursor.executemany(sql, [{**own, **row} for row in rows] if own else rows)
 
 
+class _Job:
+    """One caller's work, waiting in the writer's queue."""
+
+    __slots__ = ("work", "result", "error", "done", "wake")
+
+    def __init__(self, work: Callable[[DriverTx], Any]) -> None:
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.wake = threading.Event()
+
+
 class DriverWriter:
-    """Opens `DriverTx` transactions. SQLite: one dedicated connection, behind the store's write gate (SQLite
-    has one writer anyway), its transactions begun IMMEDIATE; PostgreSQL: a pooled connection per transaction."""
+    """Runs work in `DriverTx` transactions. SQLite: one dedicated connection behind the store's write gate
+    (SQLite has one writer anyway), transactions begun IMMEDIATE, and group commit; PostgreSQL: a pooled
+    connection per transaction.
+
+    Group commit: callers queue their work; the first in the queue (the leader) runs everything queued at
+    that moment in ONE transaction, then hands the lead to the next in line. When a commit stalls (the
+    disk, or the committing thread waiting its turn at the GIL) the writers arriving meanwhile share the
+    next transaction, instead of each taking the lock in turn, one GIL hand-off after another."""
 
     def __init__(self, engine: Engine, gate: AbstractContextManager[object], url: str) -> None:
         self._engine = engine
@@ -77,13 +102,72 @@ class DriverWriter:
         self._errors = engine.dialect.loaded_dbapi
         # The pool's connect hook has set it up (WAL, busy timeout, no implicit BEGIN; engine.py).
         self._sqlite = engine.raw_connection() if engine.dialect.name == "sqlite" else None
+        self._queue: deque[_Job] = deque()
+        self._queue_lock = threading.Lock()
 
     def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()  # back to the pool, which the engine's dispose then closes
 
+    def run(self, work: Callable[[DriverTx], T]) -> T:
+        """``work(tx)`` inside a write transaction; its result, or its exception. ``work`` only runs
+        statements: it may be run twice (see ``_lead``)."""
+        if self._sqlite is None:
+            with self._transaction() as tx:
+                return work(tx)
+        job = _Job(work)
+        with self._queue_lock:
+            self._queue.append(job)
+            leading = len(self._queue) == 1
+        if not leading:
+            job.wake.wait()  # done by a leader, or made the leader
+        if not job.done:
+            self._lead()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    def _lead(self) -> None:
+        with self._queue_lock:
+            batch = list(itertools.islice(self._queue, MAX_BATCH))
+        try:
+            self._run_batch(batch)
+        finally:
+            with self._queue_lock:
+                for _ in batch:
+                    self._queue.popleft()
+                successor = self._queue[0] if self._queue else None
+            if successor is not None:
+                successor.wake.set()  # not done: it leads the next batch
+            for job in batch:
+                job.done = True
+                job.wake.set()
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        try:
+            with self._transaction() as tx:
+                results = [job.work(tx) for job in batch]
+        except DatabaseUnavailable as exc:  # locked or gone: trying each alone would only wait N times
+            for job in batch:
+                job.error = exc
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            # One job's failure rolled back the whole batch: run each alone, so it fails only its own caller.
+            for job in batch:
+                try:
+                    with self._transaction() as tx:
+                        job.result = job.work(tx)
+                except Exception as alone:
+                    job.error = alone
+            return
+        for job, result in zip(batch, results, strict=True):
+            job.result = result
+
     @contextmanager
-    def transaction(self) -> Iterator[DriverTx]:
+    def _transaction(self) -> Iterator[DriverTx]:
         try:
             if self._sqlite is not None:
                 with self._gate:
@@ -121,4 +205,3 @@ class DriverWriter:
             conn.commit()
         finally:
             conn.close()
-

@@ -141,19 +141,16 @@ class Store:
             yield conn
 
     def _execute(self, stmt: Executable, params: Mapping[str, Any]) -> None:
-        with self._fast.transaction() as tx:
-            tx.run(stmt, params)
+        self._fast.run(lambda tx: tx.run(stmt, params))
 
     def _returns_row(self, stmt: Executable, params: Mapping[str, Any]) -> bool:
         """Run a write with RETURNING: True when it wrote (and so returned) a row."""
         # RETURNING rather than rowcount: not every driver promises an INSERT's rowcount (psycopg reports -1),
         # while a row returned is exactly "this statement wrote it".
-        with self._fast.transaction() as tx:
-            return bool(tx.rows(stmt, params))
+        return self._fast.run(lambda tx: bool(tx.rows(stmt, params)))
 
     def _insert_returning_id(self, stmt: Executable, params: Mapping[str, Any]) -> int:
-        with self._fast.transaction() as tx:
-            return tx.rows(stmt, params)[0][0]
+        return self._fast.run(lambda tx: tx.rows(stmt, params)[0][0])
 
     # -- accounts ----------------------------------------------------------------------------------------------
 
@@ -230,31 +227,43 @@ class Store:
         already seen; a message without an id is always recorded. Without a verdict the message stays
         undecided, for a later `decide`."""
         params = _inbound_params(**fields)
-        with self._fast.transaction() as tx:
+        account_id, cid = params["account_id"], params["cid"]
+
+        def accept(tx: DriverTx) -> Decided | None:
             if params["message_id"]:
-                seen = {"account_id": params["account_id"], "message_id": params["message_id"],
+                seen = {"account_id": account_id, "message_id": params["message_id"],
                         "seen_at_ms": params["received_at_ms"], "expires_at_ms": params["received_at_ms"] + ttl_ms}
                 if not tx.rows(self._sql.mark_seen, seen):
                     return None
-            inbound_id = tx.rows(self._sql.insert_inbound, params)[0][0]
             if verdict is None:
-                return Decided(inbound_id, None)
-            return self._apply(tx, inbound_id, params["account_id"], params["cid"], verdict)
+                return Decided(tx.rows(self._sql.insert_inbound, params)[0][0], None)
+            decision = self._claim(tx, account_id, cid, verdict)
+            decided = {"decision": decision, "rule": verdict.rule, "decided_at_ms": verdict.decided_at_ms}
+            inbound_id = tx.rows(self._sql.insert_inbound, params | decided)[0][0]
+            return self._reply_for(tx, inbound_id, account_id, cid, verdict, decision)
+
+        return self._fast.run(accept)
 
     def decide(self, inbound_id: int, account_id: str, cid: str, verdict: Verdict) -> Decided:
         """Record a verdict for a message recorded earlier (after a debounce, or by a previous run)."""
-        with self._fast.transaction() as tx:
-            return self._apply(tx, inbound_id, account_id, cid, verdict)
+        def apply(tx: DriverTx) -> Decided:
+            decision = self._claim(tx, account_id, cid, verdict)
+            tx.run(self._sql.set_decision, {"row_id": inbound_id, "decision": decision, "rule": verdict.rule,
+                                            "decided_at_ms": verdict.decided_at_ms})
+            return self._reply_for(tx, inbound_id, account_id, cid, verdict, decision)
 
-    def _apply(self, tx: DriverTx, inbound_id: int, account_id: str, cid: str, verdict: Verdict) -> Decided:
-        """The verdict's writes: the once-per-chat claim, the decision, and the pending reply to send."""
-        decision = verdict.decision
-        if verdict.once:
-            claim = {"account_id": account_id, "cid": cid, "rule": verdict.rule, "at_ms": verdict.decided_at_ms}
-            if not tx.rows(self._sql.claim_once, claim):
-                decision = "once_already"
-        tx.run(self._sql.set_decision, {"row_id": inbound_id, "decision": decision, "rule": verdict.rule,
-                                        "decided_at_ms": verdict.decided_at_ms})
+        return self._fast.run(apply)
+
+    def _claim(self, tx: DriverTx, account_id: str, cid: str, verdict: Verdict) -> str:
+        """The verdict's decision, or "once_already" when its once-per-chat rule has answered this chat before."""
+        if not verdict.once:
+            return verdict.decision
+        claim = {"account_id": account_id, "cid": cid, "rule": verdict.rule, "at_ms": verdict.decided_at_ms}
+        return verdict.decision if tx.rows(self._sql.claim_once, claim) else "once_already"
+
+    def _reply_for(self, tx: DriverTx, inbound_id: int, account_id: str, cid: str, verdict: Verdict,
+                   decision: str) -> Decided:
+        """The pending reply row of a "replied" decision, to send."""
         if decision != "replied" or verdict.reply_text is None:
             return Decided(inbound_id, decision)
         reply = {"account_id": account_id, "cid": cid, "to_id": verdict.to_id, "inbound_id": inbound_id,
@@ -343,8 +352,7 @@ class Store:
         """Many (reply id, sent_at_ms, attempts) "sent" outcomes in one transaction."""
         params = [{"row_id": reply_id, "status": ReplyStatus.SENT.value, "sent_at_ms": sent_at_ms,
                    "error": None, "attempts": attempts} for reply_id, sent_at_ms, attempts in rows]
-        with self._fast.transaction() as tx:
-            tx.many(self._sql.mark_reply, params)
+        self._fast.run(lambda tx: tx.many(self._sql.mark_reply, params))
 
     def find_pending_reply(
         self,
