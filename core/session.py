@@ -45,6 +45,7 @@ HISTORY_CHECK = 20
 RISK_RETRY = 600.0
 # While events wait for a free handler, how often the socket loop offers them again.
 BACKLOG_TICK = 0.005
+BACKLOG_TICK_MAX = 0.1
 BACKLOG_WARN_AT = frozenset({100, 1_000, 10_000})
 # After each failed verification round the breaker waits longer (10 min, 20, 40 … up to 4 h): no retry storm.
 RISK_BACKOFF = Backoff(RISK_RETRY, 4 * 3600.0, jitter=0.0)
@@ -284,10 +285,17 @@ class Session:
 
     def _serve(self, ws: Channel) -> None:
         tick = min(RECV_TICK, self._tuning.heartbeat_timeout / 2)
+        backlog_wait = BACKLOG_TICK
         while not self._stop.is_set():
             if self._heartbeat_overdue():
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
-            raw = ws.recv(BACKLOG_TICK if self._offer_backlog() else tick)
+            if self._offer_backlog():
+                # Handlers full: try again soon, then less and less often. A hundred sessions retrying
+                # every 5 ms took the CPU the handlers needed to catch up, and the service never did.
+                wait, backlog_wait = backlog_wait, min(backlog_wait * 2, BACKLOG_TICK_MAX)
+            else:
+                wait, backlog_wait = tick, BACKLOG_TICK
+            raw = ws.recv(wait)
             if raw is None:
                 continue
             if not raw:  # a close frame: the server ended the connection normally

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from core import events as ev
@@ -53,3 +54,30 @@ def test_full_handlers_never_stall_the_sockets_that_answer_them(env: Env) -> Non
                lambda: f"{sum(len(env.ctl.sent(u)) for u in unbs)} of 30 answered")
     assert run.events.of(ev.ReplyFailed) == []
     assert all(run.state(i) == "online" for i in ids)
+
+
+def test_a_session_waiting_for_a_free_handler_retries_less_and_less_often(env: Env) -> None:
+    """While the handlers are full, a session offers its backlog again after 5 ms, then 10, 20 … up to
+    100 ms: a hundred sessions retrying every 5 ms took the CPU the handlers needed to catch up."""
+    a = env.seller("shop-a", default_reply="{item_title}：{text}")
+    run = env.start([a], settings={"handler_threads": 1, "messages_in_flight": 1})
+    unb = env.unb("shop-a")
+    env.ctl.item(unb, "900000000007", "月卡")
+    env.ctl.fault(unb, "slow_http", 1, delay=1.5)  # the one handler sits in a slow item fetch
+    env.ctl.message(unb, "330000000300", "第一", item_id="900000000007")
+    wait_until(lambda: env.ctl.account_state(unb)["faults"]["slow_http"]["fired"] == 1)
+    session = run.svc.manager.session("shop-a")
+    offers: list[float] = []
+    on_message = session._on_message
+
+    def counting(s, event):  # type: ignore[no-untyped-def]
+        offers.append(time.monotonic())
+        return on_message(s, event)
+
+    session._on_message = counting
+    env.ctl.message(unb, "330000000301", "排队", item_id="900000000007")  # refused: goes to the backlog
+    wait_until(lambda: len(offers) >= 1)
+    time.sleep(1.0)  # the refusals themselves are what is counted: time is the condition here
+    # 5 + 10 + 20 + 40 + 80 + 100 … ms: about 13 offers in the first second (every 5 ms would be ~200).
+    assert len(offers) <= 20, len(offers)
+    wait_until(lambda: len(env.ctl.sent(unb)) == 2, 10)  # and both are answered once the handler is free
