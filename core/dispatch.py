@@ -41,6 +41,10 @@ class ChatDispatcher:
         self._slots.acquire()
         self._enqueue(key, work)
 
+    def idle(self, key: Hashable) -> bool:
+        """Nothing of this key is queued or running: work done elsewhere now keeps the key's order."""
+        return key not in self._queues
+
     def offer(self, key: Hashable, work: Work) -> bool:
         """``submit`` if a slot is free now; False (nothing queued) when the system is full."""
         if not self._slots.acquire(blocking=False):

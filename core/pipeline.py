@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from core import events as ev
@@ -142,8 +143,71 @@ class Pipeline:
     def on_message(self, session: Session, event: ImEvent) -> bool:
         """False when the handlers are full: the session keeps the event and offers it again."""
         received_ms = ev.now_ms()
-        return self._dispatcher.offer((session.account_id, event.cid or ""),
-                                      lambda: self._handle(session, event, received_ms))
+        key = (session.account_id, event.cid or "")
+        if event.kind == "chat" and self._dispatcher.idle(key) and self._answer_inline(session, event, received_ms):
+            return True
+        return self._dispatcher.offer(key, lambda: self._handle(session, event, received_ms))
+
+    def _answer_inline(self, session: Session, event: ImEvent, received_ms: int) -> bool:
+        """A plain reply on the socket thread itself, as a bare client would: decide, one short transaction,
+        send, and take the server's answer when it arrives — no hand-off to a handler and no thread waiting
+        (the reply's latency tail was the GIL hand-offs among a thousand threads). False (nothing done)
+        when the message needs a handler: a debounce, or a template that may fetch an item over HTTP.
+        Called only while the chat has nothing queued for a handler, so its messages keep their order."""
+        rules = self._rules_for(session.account_id)
+        if rules is None or session.stopping:
+            return False
+        settings = rules.config.effective
+        too_old = bool(event.created_at) and received_ms - event.created_at > settings.max_message_age * 1000
+        if not too_old and (settings.debounce_seconds > 0 or self._may_fetch(session, rules, event)):
+            return False
+        try:
+            verdict = Verdict("too_old", ev.now_ms()) if too_old else self._verdict(session, rules, event)
+            accepted = self._store.accept_inbound(ttl_ms=SEEN_TTL_MS, verdict=verdict,
+                                                  **self._inbound_fields(session.account_id, event, received_ms))
+            if accepted is None:
+                return True  # replayed or re-pushed: answered (or deliberately not) the first time
+            self._received(session, event, received_ms)
+            if accepted.reply_id is None:
+                self._carry_out(session, event, accepted, verdict, received_ms)
+                return True
+            assert verdict.reply_text is not None and verdict.rule is not None  # a reply row comes from one
+            self._send_inline(session, accepted.reply_id, event.cid, verdict, received_ms)
+        except Exception:  # the socket thread must go on reading whatever went wrong with one message
+            log.exception("%s: handling a message in chat %s failed", session.account_id, event.cid)
+        return True
+
+    def _may_fetch(self, session: Session, rules: AccountRules, event: ImEvent) -> bool:
+        decision = decide(rules.chain, ReplyContext(session.account_id, event.cid, event.text or "", event.item_id))
+        return bool(decision and event.item_id and _ITEM_FIELDS.search(decision.template))
+
+    def _send_inline(self, session: Session, reply_id: int, cid: str, verdict: Verdict, received_ms: int) -> None:
+        account_id, to_id, text, rule = session.account_id, verdict.to_id, verdict.reply_text or "", verdict.rule or ""
+        self._echoes.expect(account_id, cid, text, verdict.decided_at_ms)
+
+        def answered(failure: SendFailed | None) -> None:  # on the socket thread
+            try:
+                if failure is None:
+                    self._sent(session, reply_id, cid, to_id, text, rule, received_ms, attempt=1)
+                else:
+                    self._retry_later(session, reply_id, cid, to_id, text, rule, received_ms, failure)
+            except Exception:
+                log.exception("%s: recording the answer to a send in chat %s failed", account_id, cid)
+
+        try:
+            session.send_text_nowait(cid, to_id, text, answered)
+        except SendFailed as exc:
+            self._retry_later(session, reply_id, cid, to_id, text, rule, received_ms, exc)
+
+    def _retry_later(self, session: Session, reply_id: int, cid: str, to_id: str, text: str, rule: str,
+                     started_ms: int, failure: SendFailed) -> None:
+        """The first try of an inline send failed: a handler goes on with the second, after the usual delay."""
+        log.warning("%s: send to chat %s failed (try 1 of %d): %s", session.account_id, cid, SEND_TRIES, failure)
+        key = (session.account_id, cid)
+        retry = partial(self._deliver, session, reply_id, cid, to_id, text, rule, started_ms,
+                        first_attempt=2, error=str(failure), ambiguous=failure.maybe_delivered)
+        self._debouncer.schedule(("resend", reply_id), SEND_RETRY_DELAY,
+                                 lambda: self._dispatcher.submit(key, retry))
 
     def _handle(self, session: Session, event: ImEvent, received_ms: int) -> None:
         if event.kind == "chat":
@@ -304,13 +368,14 @@ class Pipeline:
         return self._deliver(session, reply_id, cid, to_id, text, rule, started_ms)
 
     def _deliver(self, session: Session, reply_id: int, cid: str, to_id: str, text: str, rule: str,
-                 started_ms: int) -> bool:
-        """Send a recorded (pending) reply with retries; the row exists before the send so its echo is ours."""
+                 started_ms: int, first_attempt: int = 1, error: str = "", ambiguous: bool = False) -> bool:
+        """Send a recorded (pending) reply with retries; the row exists before the send so its echo is ours.
+        ``first_attempt`` > 1 goes on after an inline first try failed with ``error``."""
         account_id = session.account_id
-        self._echoes.expect(account_id, cid, text, ev.now_ms())
-        error, ambiguous = "", False
         decided_ms = ev.now_ms()
-        for attempt in range(1, SEND_TRIES + 1):
+        self._echoes.expect(account_id, cid, text, decided_ms)
+        for attempt in range(first_attempt, SEND_TRIES + 1):
+            session = self._session_for(account_id) or session  # a reconnect may have replaced it
             try:
                 if ambiguous and self._already_delivered(session, cid, text, decided_ms):
                     log.info("%s: chat %s: the server had the reply after all; not sending it twice",
@@ -324,16 +389,20 @@ class Pipeline:
                 if attempt < SEND_TRIES and not session.stopping:
                     time.sleep(SEND_RETRY_DELAY * attempt)
                 continue
-            sent = ev.now_ms()
-            self._sent_marks.put((reply_id, sent, attempt))
-            session.replies_out += 1
-            self._bus.emit(ev.ReplySent(account_id, cid=cid, to_id=to_id, text=text, rule=rule,
-                                        latency_ms=sent - started_ms, at_ms=sent))
+            self._sent(session, reply_id, cid, to_id, text, rule, started_ms, attempt)
             return True
         self._store.mark_reply(reply_id, "failed", error=error, attempts=SEND_TRIES)
         self._echoes.forget(account_id, cid, text)
         self._bus.emit(ev.ReplyFailed(account_id, cid=cid, text=text, rule=rule, error=error))
         return False
+
+    def _sent(self, session: Session, reply_id: int, cid: str, to_id: str, text: str, rule: str, started_ms: int,
+              attempt: int) -> None:
+        sent = ev.now_ms()
+        self._sent_marks.put((reply_id, sent, attempt))
+        session.replies_out += 1
+        self._bus.emit(ev.ReplySent(session.account_id, cid=cid, to_id=to_id, text=text, rule=rule,
+                                    latency_ms=sent - started_ms, at_ms=sent))
 
     @staticmethod
     def _already_delivered(session: Session, cid: str, text: str, since_ms: int) -> bool:

@@ -76,12 +76,20 @@ class Snapshot:
     last_error: str
 
 
-class _Waiter:
-    __slots__ = ("done", "response")
+Answered = Callable[["SendFailed | None"], None]
 
-    def __init__(self) -> None:
+
+class _Waiter:
+    """A request waiting for the server's answer: a blocked sender (``done``) or a callback (``on_answer``,
+    run on the socket thread, with a deadline the read loop enforces)."""
+
+    __slots__ = ("done", "response", "on_answer", "deadline")
+
+    def __init__(self, on_answer: Answered | None = None, deadline: float = 0.0) -> None:
         self.done = threading.Event()
         self.response: Response | None = None
+        self.on_answer = on_answer
+        self.deadline = deadline
 
 
 class Session:
@@ -198,21 +206,20 @@ class Session:
         frame = frames.send_text_frame(cid, to_id, self.auth.unb, text)
         return self.request(frame)
 
+    def send_text_nowait(self, cid: str, to_id: str, text: str, on_answer: Answered) -> None:
+        """Send without waiting for the answer: ``on_answer(None)`` once the server accepted it, or
+        ``on_answer(SendFailed)`` when it refused, the connection dropped or no answer came within the
+        send timeout. ``on_answer`` runs on this session's socket thread: it must not block. Raises
+        SendFailed when the frame could not be written at all (then ``on_answer`` is never called)."""
+        frame = frames.send_text_frame(cid, to_id, self.auth.unb, text)
+        waiter = _Waiter(on_answer, time.monotonic() + self._tuning.send_timeout)
+        self._send_request(frame, waiter)
+
     def request(self, frame: dict[str, Any]) -> Response:
         """Send one request frame and wait for the server's answer to its mid."""
-        with self._ws_lock:
-            ws = self._ws
-        if ws is None or self.state != ev.ONLINE:
-            raise SendFailed("account is not online")
-        mid = frame["headers"]["mid"]
         waiter = _Waiter()
-        with self._waiters_lock:
-            self._waiters[mid] = waiter
+        mid = self._send_request(frame, waiter)
         try:
-            try:
-                ws.send(frames.dumps(frame))
-            except (websocket.WebSocketException, OSError) as exc:
-                raise SendFailed(f"socket closed while sending: {_describe(exc)}") from exc
             if not waiter.done.wait(self._tuning.send_timeout):
                 raise SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s", maybe_delivered=True)
         finally:
@@ -221,11 +228,26 @@ class Session:
         response = waiter.response
         if response is None:
             raise SendFailed("connection lost before the server answered", maybe_delivered=True)
-        if response.code != 200:
-            body = response.body if isinstance(response.body, dict) else {}
-            reason = body.get("reason") or body.get("message") or body.get("developerMessage") or ""
-            raise SendFailed(f"server answered {response.code} {reason}".strip())
+        refused = _refusal(response)
+        if refused is not None:
+            raise refused
         return response
+
+    def _send_request(self, frame: dict[str, Any], waiter: _Waiter) -> str:
+        with self._ws_lock:
+            ws = self._ws
+        if ws is None or self.state != ev.ONLINE:
+            raise SendFailed("account is not online")
+        mid = frame["headers"]["mid"]
+        with self._waiters_lock:
+            self._waiters[mid] = waiter
+        try:
+            ws.send(frames.dumps(frame))
+        except (websocket.WebSocketException, OSError) as exc:
+            with self._waiters_lock:
+                self._waiters.pop(mid, None)
+            raise SendFailed(f"socket closed while sending: {_describe(exc)}") from exc
+        return mid
 
     def wait_online(self, timeout: float) -> bool:
         return self._online.wait(timeout)
@@ -289,6 +311,8 @@ class Session:
         while not self._stop.is_set():
             if self._heartbeat_overdue():
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
+            if self._waiters:
+                self._expire_waiters()
             if self._offer_backlog():
                 # Handlers full: try again soon, then less and less often. A hundred sessions retrying
                 # every 5 ms took the CPU the handlers needed to catch up, and the service never did.
@@ -363,9 +387,26 @@ class Session:
             return
         with self._waiters_lock:
             waiter = self._waiters.get(response.mid)
-        if waiter is not None:
-            waiter.response = response
-            waiter.done.set()
+            if waiter is not None and waiter.on_answer is not None:
+                del self._waiters[response.mid]
+        if waiter is None:
+            return
+        if waiter.on_answer is not None:
+            waiter.on_answer(_refusal(response))
+            return
+        waiter.response = response
+        waiter.done.set()
+
+    def _expire_waiters(self) -> None:
+        """Answer callbacks whose server answer is overdue get a timeout (blocked senders time out alone)."""
+        now = time.monotonic()
+        with self._waiters_lock:
+            expired = [(mid, w) for mid, w in self._waiters.items() if w.on_answer is not None and w.deadline < now]
+            for mid, _ in expired:
+                del self._waiters[mid]
+        for _, waiter in expired:
+            assert waiter.on_answer is not None
+            waiter.on_answer(SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s", maybe_delivered=True))
 
     def _heartbeat_overdue(self) -> bool:
         return (self._heartbeat_mid is not None
@@ -374,8 +415,13 @@ class Session:
     def _fail_waiters(self) -> None:
         with self._waiters_lock:
             waiters = list(self._waiters.values())
+            for mid in [mid for mid, w in self._waiters.items() if w.on_answer is not None]:
+                del self._waiters[mid]
         for waiter in waiters:
-            waiter.done.set()  # response stays None: the sender sees "connection lost"
+            if waiter.on_answer is not None:
+                waiter.on_answer(SendFailed("connection lost before the server answered", maybe_delivered=True))
+            else:
+                waiter.done.set()  # response stays None: the sender sees "connection lost"
 
     def _handle_risk(self, exc: RiskControl) -> bool:
         """Circuit breaker: hand over to verification instead of retrying the token API."""
@@ -417,3 +463,11 @@ def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) < 200 else text[:197] + "…"
 
+
+def _refusal(response: Response) -> SendFailed | None:
+    """None for the server's yes (200), else why it said no."""
+    if response.code == 200:
+        return None
+    body = response.body if isinstance(response.body, dict) else {}
+    reason = body.get("reason") or body.get("message") or body.get("developerMessage") or ""
+    return SendFailed(f"server answered {response.code} {reason}".strip())

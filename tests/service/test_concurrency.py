@@ -81,3 +81,23 @@ def test_a_session_waiting_for_a_free_handler_retries_less_and_less_often(env: E
     # 5 + 10 + 20 + 40 + 80 + 100 … ms: about 13 offers in the first second (every 5 ms would be ~200).
     assert len(offers) <= 20, len(offers)
     wait_until(lambda: len(env.ctl.sent(unb)) == 2, 10)  # and both are answered once the handler is free
+
+
+def test_a_plain_reply_is_sent_by_the_socket_thread_while_every_handler_is_busy(env: Env) -> None:
+    """A reply that needs no item fetch and no debounce is decided, recorded and sent on the socket thread,
+    and the server's answer is taken when it comes: it does not wait for the one handler, which sits in a
+    slow item fetch for another chat."""
+    a = env.seller("shop-a", default_reply="{item_title}：{text}", keywords=[{"match": "价格", "reply": "现价 99"}])
+    run = env.start([a], settings={"handler_threads": 1, "messages_in_flight": 1, "http_timeout": 10})
+    unb = env.unb("shop-a")
+    env.ctl.item(unb, "900000000007", "月卡")
+    env.ctl.fault(unb, "slow_http", 1, delay=3)  # within the 10 s http_timeout
+    slow = env.ctl.message(unb, "330000000500", "在吗", item_id="900000000007")["cid"]
+    wait_until(lambda: env.ctl.account_state(unb)["faults"]["slow_http"]["fired"] == 1)
+    quick = env.ctl.message(unb, "330000000501", "价格多少", item_id="900000000007")["cid"]
+    wait_until(lambda: [m["text"] for m in env.ctl.sent_in(unb, quick)] == ["现价 99"], 1.5)
+    assert env.ctl.sent_in(unb, slow) == []  # the handler is still fetching
+    run.events.wait_for(ev.ReplySent, "shop-a", cid=quick)  # the server's answer was taken: marked sent
+    wait_until(lambda: [m["text"] for m in env.ctl.sent_in(unb, slow)] == ["月卡：在吗"], 10)
+    wait_until(lambda: {line.text: line.status for line in run.store.chat_history("shop-a", quick)
+                        if line.direction == "out"} == {"现价 99": "sent"}, 2)
