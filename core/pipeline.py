@@ -159,15 +159,14 @@ class Pipeline:
             return False
         settings = rules.config.effective
         too_old = bool(event.created_at) and received_ms - event.created_at > settings.max_message_age * 1000
-        if not too_old and (settings.debounce_seconds > 0 or self._may_fetch(session, rules, event)):
+        decision = None if too_old else self._decision(session, rules, event)
+        if not too_old and (settings.debounce_seconds > 0 or _may_fetch(decision, event)):
             return False
         try:
-            verdict = Verdict("too_old", ev.now_ms()) if too_old else self._verdict(session, rules, event)
-            accepted = self._store.accept_inbound(ttl_ms=SEEN_TTL_MS, verdict=verdict,
-                                                  **self._inbound_fields(session.account_id, event, received_ms))
+            verdict = Verdict("too_old", ev.now_ms()) if too_old else self._verdict(session, event, decision)
+            accepted = self._accept(session, event, verdict, received_ms)
             if accepted is None:
                 return True  # replayed or re-pushed: answered (or deliberately not) the first time
-            self._received(session, event, received_ms)
             if accepted.reply_id is None:
                 self._carry_out(session, event, accepted, verdict, received_ms)
                 return True
@@ -176,10 +175,6 @@ class Pipeline:
         except Exception:  # the socket thread must go on reading whatever went wrong with one message
             log.exception("%s: handling a message in chat %s failed", session.account_id, event.cid)
         return True
-
-    def _may_fetch(self, session: Session, rules: AccountRules, event: ImEvent) -> bool:
-        decision = decide(rules.chain, ReplyContext(session.account_id, event.cid, event.text or "", event.item_id))
-        return bool(decision and event.item_id and _ITEM_FIELDS.search(decision.template))
 
     def _send_inline(self, session: Session, reply_id: int, cid: str, verdict: Verdict, received_ms: int) -> None:
         account_id, to_id, text, rule = session.account_id, verdict.to_id, verdict.reply_text or "", verdict.rule or ""
@@ -246,18 +241,25 @@ class Pipeline:
         """No debounce: decide first, then dedupe, record, decide and record the reply in one transaction
         (one turn at the database's write lock per message), then send."""
         current = self._session_for(session.account_id) or session
-        verdict = None if current.stopping else (
-            Verdict("too_old", ev.now_ms()) if too_old else self._verdict(current, rules, event))
+        verdict: Verdict | None = None
+        if not current.stopping:
+            verdict = Verdict("too_old", ev.now_ms()) if too_old else self._verdict(
+                current, event, self._decision(current, rules, event))
         if current.stopping:  # stopped before, or while rendering (an item fetch)
             verdict = None
+        accepted = self._accept(session, event, verdict, received_ms)
+        # No verdict: stopping with this message queued. It stays undecided: the next start answers it.
+        if accepted is not None and verdict is not None:
+            self._carry_out(current, event, accepted, verdict, received_ms)
+
+    def _accept(self, session: Session, event: ImEvent, verdict: Verdict | None, received_ms: int) -> Decided | None:
+        """Dedupe, record and (given a verdict) decide in one transaction; None for a replay or re-push,
+        answered (or deliberately not) the first time."""
         accepted = self._store.accept_inbound(ttl_ms=SEEN_TTL_MS, verdict=verdict,
                                               **self._inbound_fields(session.account_id, event, received_ms))
-        if accepted is None:
-            return  # replayed or re-pushed: answered (or deliberately not) the first time
-        self._received(session, event, received_ms)
-        # No verdict: stopping with this message queued. It stays undecided: the next start answers it.
-        if verdict is not None:
-            self._carry_out(current, event, accepted, verdict, received_ms)
+        if accepted is not None:
+            self._received(session, event, received_ms)
+        return accepted
 
     def _received(self, session: Session, event: ImEvent, received_ms: int) -> None:
         session.messages_in += 1
@@ -325,7 +327,7 @@ class Pipeline:
                 # Shutting down (or the account was stopped) with this message still queued: leave it
                 # undecided, so the next start's recover pass answers it instead of a failed send here.
                 return
-            verdict = self._verdict(current, rules, event)
+            verdict = self._verdict(current, event, self._decision(current, rules, event))
             if current.stopping:
                 return  # stopped while rendering (an item fetch): undecided, the next start answers it
             accepted = self._store.decide(inbound_id, session.account_id, event.cid, verdict)
@@ -337,12 +339,15 @@ class Pipeline:
         with self._inflight_lock:
             self._inflight.discard(inbound_id)
 
-    def _verdict(self, session: Session, rules: AccountRules, event: ImEvent) -> Verdict:
-        """What to do with a buyer message: a paused chat stays quiet, anything else goes to the reply chain."""
-        account_id = session.account_id
-        if self._pauses.paused(account_id, event.cid, ev.now_ms()):
+    @staticmethod
+    def _decision(session: Session, rules: AccountRules, event: ImEvent) -> ReplyDecision | None:
+        return decide(rules.chain, ReplyContext(session.account_id, event.cid, event.text or "", event.item_id))
+
+    def _verdict(self, session: Session, event: ImEvent, decision: ReplyDecision | None) -> Verdict:
+        """What to do with a buyer message: a paused chat stays quiet, anything else gets the reply chain's
+        ``decision``."""
+        if self._pauses.paused(session.account_id, event.cid, ev.now_ms()):
             return Verdict("paused", ev.now_ms())
-        decision = decide(rules.chain, ReplyContext(account_id, event.cid, event.text or "", event.item_id))
         if decision is None:
             return Verdict("no_rule", ev.now_ms())
         if not decision.template:
@@ -499,3 +504,8 @@ class Pipeline:
         return dict(account_id=account_id, cid=event.cid or "", message_id=(event.message_id or "") if dedupe else "",
                     kind=event.kind, sender_id=event.sender_id, sender_nick=event.sender_nick, item_id=event.item_id,
                     text=event.text or "", created_at_ms=event.created_at or received_ms, received_at_ms=received_ms)
+
+
+def _may_fetch(decision: ReplyDecision | None, event: ImEvent) -> bool:
+    """The reply's template asks for the item's title or price, which may take an HTTP fetch."""
+    return bool(decision and event.item_id and _ITEM_FIELDS.search(decision.template))
