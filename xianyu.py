@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.auth import AccountAuth
+    from core.credentials.account import AccountCredentials
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -122,7 +122,7 @@ def _run_stock(args: argparse.Namespace, body) -> int:
 def cmd_stock_import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.stock import import_codes, low_threshold
+    from core.orders.stock import import_codes, low_threshold
 
     def body(store, config) -> None:
         result = import_codes(store, args.name, Path(args.file), low_threshold(config, args.name))
@@ -132,7 +132,7 @@ def cmd_stock_import(args: argparse.Namespace) -> int:
 
 
 def cmd_stock_list(args: argparse.Namespace) -> int:
-    from core.stock import code_lines, count_lines
+    from core.orders.stock import code_lines, count_lines
 
     def body(store, _config) -> None:
         for line in code_lines(store, args.name) if args.name else count_lines(store, None):
@@ -142,7 +142,7 @@ def cmd_stock_list(args: argparse.Namespace) -> int:
 
 
 def cmd_stock_count(args: argparse.Namespace) -> int:
-    from core.stock import count_lines
+    from core.orders.stock import count_lines
 
     def body(store, _config) -> None:
         for line in count_lines(store, args.name):
@@ -181,12 +181,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Risk control by hand: a headed browser on the punish page where a display exists, else the URL and how
     to paste a cookie. What it earns is saved in the database; a running service restarts the account on it."""
-    from core.auth import AccountAuth, AuthSettings
     from core.config import load_config
-    from core.errors import ConfigError
+    from core.credentials.account import AccountCredentials, CredentialSettings
+    from core.errors import ConfigError, PlatformError
     from core.goofish.endpoints import DEFAULT_UA
     from core.goofish.errors import GoofishError
-    from core.service import configured_endpoints
+    from core.platform import configured_platform
     from storage import Store
 
     try:
@@ -196,16 +196,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _verify_failed(str(exc), EXIT_CONFIG)
     except KeyError:
         return _verify_failed(f"no account {args.account!r} in {args.config}", EXIT_CONFIG)
-    endpoints = configured_endpoints(config.server)
+    try:
+        endpoints = configured_platform(config.server).endpoints
+    except PlatformError:
+        endpoints = None
     if endpoints is None or not account.cookie:
         return _verify_failed("the demo marketplace runs inside the service; there is nothing to verify by hand",
                               EXIT_CONFIG)
     user_agent = account.user_agent or DEFAULT_UA
     store = Store(args.db or config.database)
     try:
-        auth = AccountAuth(account.id, account.cookie, store, endpoints,
-                           AuthSettings(user_agent, account.effective.http_timeout, account.proxy))
-        return _verify_account(args, auth, user_agent, config.settings.browser_path)
+        credentials = AccountCredentials(account.id, account.cookie, store, endpoints,
+                                         CredentialSettings(user_agent, account.effective.http_timeout,
+                                                            account.proxy))
+        return _verify_account(args, credentials, user_agent, config.settings.browser_path)
     except GoofishError as exc:
         return _verify_failed(f"{account.id}: {exc}; paste a fresh cookie: python xianyu.py verify {account.id} "
                               "--paste")
@@ -213,24 +217,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _verify_account(args: argparse.Namespace, auth: AccountAuth, user_agent: str, browser_path: str) -> int:
-    from core.auth import pasted_cookies
-    from core.browser import BrowserSpec, display_available
+def _verify_account(args: argparse.Namespace, credentials: AccountCredentials, user_agent: str,
+                    browser_path: str) -> int:
+    from core.credentials.owner import pasted_cookies
     from core.errors import CookieRejected
     from core.goofish.errors import RiskControl
-    from core.slider import solve_by_hand
+    from core.verification.browser import BrowserSpec, display_available
+    from core.verification.solve import solve_by_hand
 
-    name = auth.account_id
+    name = credentials.account_id
     if args.paste:
         if sys.stdin.isatty():
             print("Paste the whole Cookie header of a logged-in goofish.com tab, then press Enter:")
         try:
-            auth.merge_cookies(pasted_cookies(sys.stdin.readline(), auth.unb))
+            credentials.merge_cookies(pasted_cookies(sys.stdin.readline(), credentials.unb))
         except CookieRejected as exc:
             return _verify_failed(str(exc), EXIT_CONFIG)
     for attempt in (1, 2):  # the token call, and once more after a solve in the browser window
         try:
-            auth.refresh()
+            credentials.refresh()
         except RiskControl as risk:
             url = risk.url or ""
         else:
@@ -250,13 +255,13 @@ def _verify_account(args: argparse.Namespace, auth: AccountAuth, user_agent: str
         print(f"{name}: solve the slider in the browser window (waiting up to {args.wait:.0f} s) …", flush=True)
         try:
             earned = solve_by_hand(BrowserSpec(browser_path, user_agent, headless=False), url,
-                                   dict(auth.jar.items()), args.wait)
+                                   dict(credentials.jar.items()), args.wait)
         except Exception as exc:  # no browser, or it cannot show a window here
             return _verify_failed(f"{name}: could not open a browser window ({type(exc).__name__}: {exc}); open "
                                   f"{url} yourself and paste the cookie with --paste")
         if not earned:
             break
-        auth.merge_cookies(earned)
+        credentials.merge_cookies(earned)
     return _verify_failed(f"{name}: the slider was not solved; run this again, or paste a cookie with --paste")
 
 
@@ -267,15 +272,18 @@ def _verify_failed(message: str, code: int = EXIT_FAILED) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from core.app import run
+    from demo import open_platform
 
     if args.no_tui:
-        return run(config_path=args.config, db_url=args.db, headless=True, log_level=args.log_level)
+        return run(config_path=args.config, db_url=args.db, headless=True, log_level=args.log_level,
+                   open_platform=open_platform)
     from tui.app import run_dashboard
     from tui.feed import LogLines
 
     lines = LogLines()
     return run(config_path=args.config, db_url=args.db, headless=False, log_level=args.log_level,
-               frontend=lambda service: run_dashboard(service, lines), log_handler=lines)
+               frontend=lambda service: run_dashboard(service, lines), log_handler=lines,
+               open_platform=open_platform)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import websocket
 
-from core.connection import WsOptions, open_socket
+from core.session.connection import WsOptions, open_socket
 from core.goofish import frames
 from core.goofish.cookies import CookieJar
 from core.goofish.decode import decode_item

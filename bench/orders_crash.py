@@ -219,8 +219,8 @@ def _report(db_url: str, placed: list[str], quantities: list[int], sent: list[di
             orders_of_code[code].add(order_id)
             messages[(order_id, code)] += 1
     with Store(db_url) as store:
-        counts = store.orders.stock_counts(STOCK).get(STOCK, {"available": 0, "reserved": 0, "sent": 0})
-        db_sent = {(c.order_id, c.code) for c in store.orders.codes(STOCK) if c.state == "sent"}
+        counts = store.stock.counts(STOCK).get(STOCK, {"available": 0, "reserved": 0, "sent": 0})
+        db_sent = {(c.order_id, c.code) for c in store.stock.codes(STOCK) if c.state == "sent"}
         units = store.orders.units(ACCOUNT, placed)
     # The recovery path at work: a unit whose code was reserved by one process and sent by the next.
     straddling = sum(any(u.reserved_ms < k < (u.sent_ms or 0) for k in kill_ms) for u in units)

@@ -47,6 +47,8 @@ class RunEvents:
     """Counts backoff transitions (a healthy run has none) and why they happened; also keeps the
     service's own view of reply latency (socket read → server's answer to the send)."""
 
+    inline = True  # memory only: counted on the emitting thread
+
     def __init__(self) -> None:
         self.count = 0
         self._reasons: dict[str, int] = {}

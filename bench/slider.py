@@ -29,12 +29,12 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import events as ev  # noqa: E402
-from core.browser import browsers_by_profile  # noqa: E402
 from core.goofish.cookies import CookieJar  # noqa: E402
 from core.goofish.endpoints import DEFAULT_UA, Endpoints  # noqa: E402
 from core.goofish.errors import RiskControl  # noqa: E402
 from core.goofish.mtop import MtopClient  # noqa: E402
-from core.slider import SliderPool, SliderSettings  # noqa: E402
+from core.verification.browser import browsers_by_profile  # noqa: E402
+from core.verification.pool import SliderPool, SliderSettings  # noqa: E402
 from sim.server import start  # noqa: E402
 
 MIB = 1024 * 1024
@@ -42,6 +42,8 @@ MIB = 1024 * 1024
 
 class Timings:
     """An event sink: when each job took its slot and when it was solved."""
+
+    inline = True  # memory only: counted on the emitting thread
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}

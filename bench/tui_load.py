@@ -161,6 +161,7 @@ def main() -> None:
     from core.config import load_config
     from core.service import Service
     from tui.app import XianyuApp
+    from core.control import Control
     from tui.backend import ServiceBackend
     from tui.feed import EventFeed
 
@@ -207,7 +208,7 @@ def main() -> None:
         if args.bare:
             asyncio.run(drive_bare(phases, args.seconds, load_started, load_done))
         else:
-            asyncio.run(drive(XianyuApp(ServiceBackend(service), feed), phases, args.seconds, load_started,
+            asyncio.run(drive(XianyuApp(ServiceBackend(Control(service)), feed), phases, args.seconds, load_started,
                               load_done))
         print(f"load: posted {posted[0]} messages in {posted[1]} s (target {args.rate:.0f}/s)")
         for phase in phases:

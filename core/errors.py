@@ -40,6 +40,10 @@ class ConfigIssue:
         return f"{self.file}:{self.line}: {self.key_path}: {self.message}"
 
 
+class PlatformError(CoreError):
+    """No platform to talk to: `server: demo` handed to core without the demo marketplace around it."""
+
+
 class ConfigError(CoreError):
     """The config cannot be used. Carries every issue found in one pass, in file order.
 

@@ -1,33 +1,44 @@
-"""Service events: frozen values that flow one way, from the core to its sinks.
+"""Service events: frozen values that flow one way, from the core to its sinks, and the bus that carries them.
 
-The headless log and the TUI are two sinks. A sink's ``emit`` is called from service threads, so it
-must not block (the TUI's sink only does ``post_message``); a sink that raises is logged and skipped,
-never allowed to take an account down.
+The log (core/logsink.py) and the dashboard (tui/feed.py) are two sinks; notifications and metrics are added the
+same way, by `bus.add(sink)`, never by a call from the pipeline. Emitting never blocks the emitting thread (a
+socket thread, a handler): by default a sink gets its own thread and a bounded queue, so a slow one (a log file
+on a full disk, a webhook) falls behind — and past `SINK_QUEUE` events drops the oldest news and says so —
+instead of holding up a reply. A sink that only touches memory (the dashboard's `post_message`, a test's list)
+sets `inline = True` and is called on the emitting thread. A sink that raises is logged and skipped.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
+
+from core.clock import now_ms
 
 log = logging.getLogger(__name__)
 
-# Account states (design: at least these). Kept as plain strings so they print and persist as-is.
-STARTING = "starting"
-ONLINE = "online"
-BACKOFF = "backoff"
-NEEDS_VERIFICATION = "needs_verification"
-LOGIN_REQUIRED = "login_required"
-STOPPED = "stopped"
-DISABLED = "disabled"
-STATES = (STARTING, ONLINE, BACKOFF, NEEDS_VERIFICATION, LOGIN_REQUIRED, STOPPED, DISABLED)
+# Events a threaded sink may fall behind by before it drops (about a minute of a busy service).
+SINK_QUEUE = 10_000
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+class AccountState(StrEnum):
+    """An account's state, as the session loop sets it (StrEnum: prints and persists as the plain string)."""
+
+    STARTING = "starting"
+    ONLINE = "online"
+    BACKOFF = "backoff"
+    NEEDS_VERIFICATION = "needs_verification"
+    LOGIN_REQUIRED = "login_required"
+    STOPPED = "stopped"
+    DISABLED = "disabled"
+
+
+# States in which the account needs attention (logged as warnings, shown red).
+TROUBLED = frozenset({AccountState.BACKOFF, AccountState.NEEDS_VERIFICATION, AccountState.LOGIN_REQUIRED})
 
 
 @dataclass(frozen=True)
@@ -38,8 +49,8 @@ class Event:
 
 @dataclass(frozen=True)
 class StateChanged(Event):
-    state: str
-    previous: str
+    state: AccountState
+    previous: AccountState
     reason: str = ""
 
 
@@ -167,24 +178,71 @@ class Sink(Protocol):
     def emit(self, event: Event) -> None: ...
 
 
+class _Threaded:
+    """A sink behind its own thread and bounded queue (see the module docstring)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self._queue: queue.Queue[Event | None] = queue.Queue(SINK_QUEUE)
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._run, name=f"sink-{type(sink).__name__}", daemon=True)
+        self._thread.start()
+
+    def emit(self, event: Event) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self._dropped += 1
+            if self._dropped in (1, 100, 10_000) or self._dropped % 100_000 == 0:
+                log.warning("event sink %s is %d events behind: %d dropped so far", type(self.sink).__name__,
+                            SINK_QUEUE, self._dropped)
+
+    def close(self, timeout: float) -> None:
+        """Deliver what is queued (up to `timeout` seconds), then end the thread."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (event := self._queue.get()) is not None:
+            _deliver(self.sink, event)
+
+
+def _deliver(sink: Sink, event: Event) -> None:
+    try:
+        sink.emit(event)
+    except Exception:  # a broken sink must not break the account that emitted
+        log.exception("event sink %r failed on %s", sink, type(event).__name__)
+
+
 class EventBus:
     """Fans events out to sinks. Thread-safe; sinks may be added and removed while running."""
 
     def __init__(self) -> None:
-        self._sinks: tuple[Sink, ...] = ()
+        self._sinks: tuple[Sink, ...] = ()  # inline sinks as given, the others wrapped in _Threaded
         self._lock = threading.Lock()
 
     def add(self, sink: Sink) -> None:
+        wrapped: Sink = sink if getattr(sink, "inline", False) else _Threaded(sink)
         with self._lock:
-            self._sinks = (*self._sinks, sink)
+            self._sinks = (*self._sinks, wrapped)
 
-    def remove(self, sink: Sink) -> None:
+    def remove(self, sink: Sink, timeout: float = 1.0) -> None:
         with self._lock:
-            self._sinks = tuple(s for s in self._sinks if s is not sink)
+            gone = [s for s in self._sinks if s is sink or getattr(s, "sink", None) is sink]
+            self._sinks = tuple(s for s in self._sinks if s not in gone)
+        for wrapped in gone:
+            if isinstance(wrapped, _Threaded):
+                wrapped.close(timeout)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """At shutdown: let the threaded sinks write what they were given."""
+        for sink in self._sinks:
+            if isinstance(sink, _Threaded):
+                sink.close(timeout)
 
     def emit(self, event: Event) -> None:
         for sink in self._sinks:  # a tuple snapshot: no lock on the hot path
-            try:
-                sink.emit(event)
-            except Exception:  # a broken sink must not break the account that emitted
-                log.exception("event sink %r failed on %s", sink, type(event).__name__)
+            _deliver(sink, event)

@@ -86,8 +86,7 @@ _LEVELS = {ev.AccountError: logging.WARNING, ev.ReplyFailed: logging.WARNING,
 class LogSink:
     def emit(self, event: ev.Event) -> None:
         level = _LEVELS.get(type(event), logging.INFO)
-        if isinstance(event, ev.StateChanged) and event.state in (ev.BACKOFF, ev.NEEDS_VERIFICATION,
-                                                                  ev.LOGIN_REQUIRED):
+        if isinstance(event, ev.StateChanged) and event.state in ev.TROUBLED:
             level = logging.WARNING
         log.log(level, "%s", format_event(event))
 

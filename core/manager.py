@@ -2,8 +2,10 @@
 
 Each account's lifecycle calls are serialised by its own ``threading.Lock`` (never one global lock), so
 restarting one account never waits on another, and a failure inside one session stays in that
-session's thread. The manager also owns the shared handler pool and the reply pipeline, and registers
-each running account's scheduler jobs (heartbeat, token refresh, cookie keep-alive).
+session's thread. The running sessions are listed in `Sessions`, the directory every other part looks an
+account's current session up in (it exists before any of them, so nothing is wired after construction). The
+manager registers each running account's scheduler jobs (heartbeat, token refresh, cookie keep-alive) and
+hands its sessions' messages to the replies stage.
 """
 
 from __future__ import annotations
@@ -17,57 +19,65 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 
 from core import events as ev
-from core.auth import AccountAuth, AuthSettings
 from core.backoff import Backoff
+from core.clock import now_ms
 from core.config import AccountConfig, Config, diff_accounts
-from core.connection import WsOptions
-from core.dispatch import ChatDispatcher, Debouncer
+from core.credentials.account import CredentialSettings
+from core.credentials.owner import Credentials
 from core.goofish.endpoints import DEFAULT_UA, Endpoints, im_user_agent
 from core.goofish.errors import RiskControl
-from core.pipeline import AccountRules, Pipeline
-from core.rules import build_chain
+from core.replies.inbound import Replies
 from core.scheduler import Jobs, spread_offset
-from core.session import Session, SessionTuning, Snapshot
+from core.session.connection import WsOptions
+from core.session.loop import ImSession, SessionTuning, Snapshot
 from storage import Store
 
 log = logging.getLogger(__name__)
 
 STOP_JOIN_SECONDS = 5.0
-DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
 
 
 @dataclass
 class _Running:
-    session: Session
+    session: ImSession
     future: Future[None]
+
+
+class Sessions:
+    """The running accounts' current sessions (a restart replaces one)."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, _Running] = {}
+
+    def get(self, account_id: str) -> ImSession | None:
+        running = self._running.get(account_id)
+        return running.session if running else None
+
+    def all(self) -> list[ImSession]:
+        return [r.session for r in list(self._running.values())]
 
 
 class AccountManager:
     def __init__(self, config: Config, store: Store, bus: ev.EventBus, endpoints: Endpoints, jobs: Jobs,
-                 cookie_for: Callable[[AccountConfig], str] | None = None,
-                 verifier_for: Callable[[str], Callable[[Session, RiskControl], bool]] | None = None) -> None:
+                 sessions: Sessions, credentials: Credentials, replies: Replies,
+                 verifier_for: Callable[[str], Callable[[ImSession, RiskControl], bool]] | None = None) -> None:
         self.config = config
         self._store = store
         self._bus = bus
         self._endpoints = endpoints
         self._jobs = jobs
-        # Where an account's cookie comes from: the config, or (demo mode) the simulator.
-        self._cookie_for = cookie_for or (lambda account: account.cookie or "")
-        # The risk-control hook of an account, given the User-Agent its browser must send (core/slider.py).
+        self._credentials = credentials
+        self._replies = replies
+        # The risk-control hook of an account, given the User-Agent its browser must send (core/verification).
         self._verifier_for = verifier_for
         settings = config.settings
         # Threads are created on demand, so a generous ceiling costs nothing until accounts run.
         self._pool = ThreadPoolExecutor(max_workers=settings.pool_size or 4096, thread_name_prefix="session")
-        self._handlers = ThreadPoolExecutor(max_workers=settings.handler_threads, thread_name_prefix="handler")
-        self._debouncer = Debouncer()
-        self.pipeline = Pipeline(store, bus, ChatDispatcher(self._handlers, settings.messages_in_flight),
-                                 self._debouncer, self.rules_for, self.session)
-        self._rules: dict[str, AccountRules] = {}
-        self._running: dict[str, _Running] = {}
+        self.sessions = sessions
+        self._running = sessions._running
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._closing = threading.Event()
-        self._refresh_rules(config)
 
     # ---- lifecycle of accounts -------------------------------------------------------------------
 
@@ -77,7 +87,7 @@ class AccountManager:
         spread = self.config.settings.start_spread_seconds
         for account in self.config.accounts:
             if not account.enabled:
-                self._bus.emit(ev.StateChanged(account.id, state=ev.DISABLED, previous=ev.STOPPED,
+                self._bus.emit(ev.StateChanged(account.id, state=ev.AccountState.DISABLED, previous=ev.AccountState.STOPPED,
                                                reason="disabled in accounts.yml"))
         threading.Thread(target=self._start_spread, args=(enabled, spread), name="starter",
                          daemon=True).start()
@@ -115,7 +125,6 @@ class AccountManager:
 
     def remove(self, account_id: str) -> None:
         self.stop(account_id)
-        self._rules.pop(account_id, None)
 
     def _stop_locked(self, account_id: str) -> None:
         running = self._running.pop(account_id, None)
@@ -124,8 +133,8 @@ class AccountManager:
         self._jobs.remove_account(account_id)
         running.session.stop()
         wait_futures([running.future], timeout=STOP_JOIN_SECONDS)
-        self._store.upsert_account_state(account_id, sync_pts=running.session.sync_pts,
-                                         state=ev.STOPPED, state_since_ms=ev.now_ms())
+        self._store.accounts.update(account_id, now_ms(), sync_pts=running.session.sync_pts,
+                                    state=ev.AccountState.STOPPED, state_since_ms=now_ms())
 
     # ---- configuration ----------------------------------------------------------------------------
 
@@ -133,7 +142,6 @@ class AccountManager:
         """Hot reload: restart only the accounts whose settings changed."""
         diff = diff_accounts(self.config, new)
         self.config = new
-        self._refresh_rules(new)
         for account_id in diff.removed:
             self.remove(account_id)
         for account_id in sorted(diff.changed):
@@ -141,7 +149,7 @@ class AccountManager:
                 self.restart(account_id)
             else:
                 self.stop(account_id)
-                self._bus.emit(ev.StateChanged(account_id, state=ev.DISABLED, previous=ev.STOPPED,
+                self._bus.emit(ev.StateChanged(account_id, state=ev.AccountState.DISABLED, previous=ev.AccountState.STOPPED,
                                                reason="disabled in accounts.yml"))
         for account_id in sorted(diff.added):
             if new.account(account_id).enabled:
@@ -152,20 +160,10 @@ class AccountManager:
                                          removed=tuple(sorted(diff.removed)),
                                          changed=tuple(sorted(diff.changed))))
 
-    def rules_for(self, account_id: str) -> AccountRules | None:
-        return self._rules.get(account_id)
-
-    def _refresh_rules(self, config: Config) -> None:
-        self._rules = {a.id: AccountRules(a, build_chain(a)) for a in config.accounts}
-
     # ---- what the dashboard and jobs use -----------------------------------------------------------
 
-    def session(self, account_id: str) -> Session | None:
-        running = self._running.get(account_id)
-        return running.session if running else None
-
-    def sessions(self) -> list[Session]:
-        return [r.session for r in list(self._running.values())]
+    def session(self, account_id: str) -> ImSession | None:
+        return self.sessions.get(account_id)
 
     def snapshots(self) -> list[Snapshot]:
         """One snapshot per configured account, in config order (stable rows for the dashboard)."""
@@ -175,21 +173,9 @@ class AccountManager:
             if session is not None:
                 result.append(session.snapshot())
             else:
-                state = ev.STOPPED if account.enabled else ev.DISABLED
+                state = ev.AccountState.STOPPED if account.enabled else ev.AccountState.DISABLED
                 result.append(Snapshot(account.id, account.alias or "", "", state, 0, None, None, 0, 0, ""))
         return result
-
-    def send_manual(self, account_id: str, cid: str, to_id: str, text: str) -> bool:
-        """A reply typed by the seller in the dashboard: sent, and the chat paused like any takeover."""
-        session = self.session(account_id)
-        if session is None:
-            return False
-        rules = self.rules_for(account_id)
-        minutes = rules.config.effective.takeover_minutes if rules else 0
-        ok = self.pipeline.send(session, cid, to_id, text, "manual", ev.now_ms())
-        if ok and minutes > 0:
-            self.pipeline.pause(account_id, cid, minutes, "seller replied from the dashboard")
-        return ok
 
     def signal_stop(self) -> None:
         """First step of shutdown: every session's stop Event, before the scheduler goes."""
@@ -212,46 +198,44 @@ class AccountManager:
         for _, r in running:
             r.session.stop()  # aborts the socket: a blocked recv returns at once
         wait_futures([r.future for _, r in running], timeout=STOP_JOIN_SECONDS)
-        now = ev.now_ms()
-        self._store.save_progress([{"account_id": account_id, "sync_pts": r.session.sync_pts,
-                                    "state": ev.STOPPED, "state_since_ms": now,
-                                    "last_error": r.session.last_error or None}
-                                   for account_id, r in running])
+        now = now_ms()
+        self._store.accounts.save_progress([{"account_id": account_id, "sync_pts": r.session.sync_pts,
+                                             "state": ev.AccountState.STOPPED, "state_since_ms": now,
+                                             "last_error": r.session.last_error or None}
+                                            for account_id, r in running], now)
         self._running.clear()
-        self._debouncer.stop()
-        self.pipeline.close(DRAIN_SECONDS)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._handlers.shutdown(wait=False, cancel_futures=True)
 
     # ---- wiring one account -------------------------------------------------------------------------
 
-    def _build_session(self, account: AccountConfig) -> Session:
+    def _build_session(self, account: AccountConfig) -> ImSession:
         settings = account.effective
         user_agent = account.user_agent or DEFAULT_UA
-        auth = AccountAuth(account.id, self._cookie_for(account), self._store, self._endpoints,
-                           AuthSettings(user_agent, settings.http_timeout, account.proxy))
-        state = self._store.get_account_state(account.id)
+        credentials = self._credentials.open(account, CredentialSettings(user_agent, settings.http_timeout,
+                                                                         account.proxy))
+        state = self._store.accounts.get(account.id)
         tuning = SessionTuning(
             heartbeat_timeout=settings.heartbeat_timeout, connect_timeout=settings.connect_timeout,
             send_timeout=settings.http_timeout, max_message_age=settings.max_message_age,
             backoff=Backoff(settings.reconnect_backoff_base, settings.reconnect_backoff_cap))
         ws_options = WsOptions(self._endpoints.ws, user_agent, im_user_agent(user_agent),
                                ca=self._endpoints.ca, proxy=account.proxy)
-        return Session(account.id, account.alias or "", auth, ws_options, tuning, self._bus,
-                       on_message=self.pipeline.on_message, on_synced=_advance_sync,
-                       on_online=self.pipeline.recover,
+        replies = self._replies
+        return ImSession(account.id, account.alias or "", credentials, ws_options, tuning, self._bus,
+                       on_message=replies.on_message, on_synced=_advance_sync,
+                       on_online=replies.recovery.recover,
                        verifier=self._verifier_for(user_agent) if self._verifier_for else None,
                        initial_sync_pts=state.sync_pts if state else 0)
 
-    def _add_jobs(self, account: AccountConfig, session: Session) -> None:
+    def _add_jobs(self, account: AccountConfig, session: ImSession) -> None:
         s = account.effective
         self._jobs.every("heartbeat", account.id, s.heartbeat_interval, session.heartbeat,
                          first_in=spread_offset(account.id, "heartbeat", s.heartbeat_interval))
         horizon = s.token_refresh_interval + s.token_refresh_jitter
         self._jobs.every("token", account.id, s.token_refresh_interval,
-                         lambda: session.auth.refresh_if_expiring(horizon), jitter=s.token_refresh_jitter,
+                         lambda: session.credentials.refresh_if_expiring(horizon), jitter=s.token_refresh_jitter,
                          first_in=spread_offset(account.id, "token", s.token_refresh_interval))
-        self._jobs.every("keepalive", account.id, s.keepalive_interval, session.auth.keepalive,
+        self._jobs.every("keepalive", account.id, s.keepalive_interval, session.credentials.keepalive,
                          first_in=spread_offset(account.id, "keepalive", s.keepalive_interval))
 
     def _lock_for(self, account_id: str) -> threading.Lock:
@@ -259,7 +243,7 @@ class AccountManager:
             return self._locks.setdefault(account_id, threading.Lock())
 
 
-def _advance_sync(session: Session, position: int) -> None:
+def _advance_sync(session: ImSession, position: int) -> None:
     # In memory only: persisted on stop and by the cleanup job; a crash replays a few seconds,
     # which the persisted dedupe absorbs.
     if position > session.sync_pts:

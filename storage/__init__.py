@@ -1,21 +1,26 @@
 """Persistence for the service: the tables, the engine, and `Store`, the only place that speaks SQL.
 
+Owns: the schema (models.py) and its migrations, the engine and its transactions (engine.py, database.py,
+driver.py), and one store per kind of data (accounts, messages, replies, chats, items, orders, stock), composed
+by `Store`. It stores; it never decides (reply decisions and the order state machine are core's), calls back into
+core or writes user-facing text. It may import sqlmodel/SQLAlchemy and the driver, nothing of core, tui or sim.
+
 Usage::
 
-    store = Store("sqlite:///data/xianyu.db")     # or postgresql://user:pass@host/db
-    if store.mark_seen(account_id, message_id, ttl_ms=DAY_MS, now_ms=now):
+    store = Store("sqlite:///data/xianyu.db")     # or postgresql+psycopg://user:pass@host/db
+    if store.messages.mark_seen(account_id, message_id, ttl_ms=DAY_MS, now_ms=now):
         ...
     store.close()
 """
 
 from storage.engine import DEFAULT_DB_URL, open_engine
 from storage.errors import DatabaseUnavailable, StorageError
+from storage.messages import Inbound, RecordableVerdict, Recorded
 from storage.models import (
-    AccountState,
+    AccountRecord,
     ChatLine,
     ChatPause,
-    Decided,
-    DeliveryState,
+    CodeState,
     DeliveryUnit,
     InboundMessage,
     ItemCache,
@@ -27,35 +32,33 @@ from storage.models import (
     SeenMessage,
     StockAlert,
     StockCode,
-    Verdict,
 )
-from storage.orders import OrderStore, StatusChange
-from storage.store import ECHO_WINDOW_MS, Store
+from storage.orders import OrderStore, OrderTx
+from storage.store import Store
 
 __all__ = [
     "DEFAULT_DB_URL",
-    "ECHO_WINDOW_MS",
-    "AccountState",
+    "AccountRecord",
     "ChatLine",
     "ChatPause",
+    "CodeState",
     "DatabaseUnavailable",
-    "Decided",
-    "DeliveryState",
     "DeliveryUnit",
+    "Inbound",
     "InboundMessage",
     "ItemCache",
     "OrderRecord",
     "OrderStore",
-    "OrderTransition",
+    "OrderTx",
+    "RecordableVerdict",
+    "Recorded",
     "Reply",
     "ReplyOnce",
     "ReplyStatus",
     "SeenMessage",
-    "StatusChange",
     "StockAlert",
     "StockCode",
     "StorageError",
     "Store",
-    "Verdict",
     "open_engine",
 ]

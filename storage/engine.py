@@ -13,6 +13,7 @@ SQLite notes, because they decide whether 1,000 account threads can share one fi
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from sqlmodel import SQLModel
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata before create_all)
 from storage.errors import DatabaseUnavailable, StorageError, first_line, mask_url
+from storage.migrations import migrate
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DB_URL = "sqlite:///data/xianyu.db"
 
@@ -44,7 +48,8 @@ _POOL = {"pool_size": 8, "max_overflow": 24, "pool_timeout": 30}
 
 
 def open_engine(url: str) -> Engine:
-    """Create the engine for `url`, check that the database answers, and create missing tables.
+    """Create the engine for `url`, check that the database answers, create missing tables and bring an older
+    database's tables up to date (`migrations.py`).
 
     Raises `DatabaseUnavailable` when the database cannot be opened or reached; `StorageError` for a URL that is
     not a SQLite file or a PostgreSQL server, and for a file that is not a database.
@@ -59,6 +64,8 @@ def open_engine(url: str) -> Engine:
         raise StorageError(f"unsupported database {mask_url(url)}: use sqlite:///PATH or postgresql://…")
     try:
         SQLModel.metadata.create_all(engine)
+        for change in migrate(engine):
+            log.info("database %s migrated: %s", mask_url(url), change)
     except DBAPIError as exc:
         engine.dispose()
         if isinstance(exc, OperationalError):

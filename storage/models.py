@@ -1,11 +1,15 @@
-"""The tables, the read-only shape (`ChatLine`) that queries build from them, and the shapes of a decision
-(`Verdict` in, `Decided` out) that the store records in the same transaction as the message.
+"""The tables, and the read-only shape (`ChatLine`) that queries build from them.
 
 Conventions:
-- Times are integers: milliseconds since the UTC epoch (`*_ms`), never naive datetimes. They are BIGINT because
-  epoch milliseconds overflow PostgreSQL's 32-bit INTEGER.
+- Times are integers: milliseconds since the UTC epoch, never naive datetimes. A moment is `<what>_at_ms`
+  (`received_at_ms`, `sent_at_ms`), a bound `<preposition>_ms` (`until_ms`, `since_ms`). They are BIGINT
+  because epoch milliseconds overflow PostgreSQL's 32-bit INTEGER.
 - Names are the config's account ids and the platform's ids (cid, message_id, item_id) as strings.
-- `AccountState` holds a cookie jar and an access token: its repr masks both, so a logged row leaks nothing.
+- State columns hold the values core writes (the order and delivery state machine is `core/orders/states.py`,
+  a buyer message's decisions `core/replies/verdict.py`); storage only compares them with values it is given.
+  The two lifecycles storage carries out itself are its own: a reply row's (`ReplyStatus`) and a stock code's
+  (`CodeState`).
+- `AccountRecord` holds a cookie jar and an access token: its repr masks both, so a logged row leaks nothing.
 """
 
 from __future__ import annotations
@@ -26,15 +30,24 @@ _SECRET_FIELDS = frozenset({"cookie_jar", "access_token"})
 
 
 class ReplyStatus(StrEnum):
-    """`Reply.status`. StrEnum, so plain strings ("sent") compare equal and store the same."""
+    """`Reply.status`: the reply row's lifecycle. StrEnum, so plain strings ("sent") compare equal and store the
+    same."""
 
-    PENDING = "pending"  # decided, about to be sent: the pipeline matches its own echo against these
+    PENDING = "pending"  # decided, about to be sent: the replies stage matches its own echo against these
     SENT = "sent"
     FAILED = "failed"
-    MANUAL = "manual"  # typed by the seller by hand, recorded for the chat history
+    MANUAL = "manual"  # typed by the seller by hand (on the phone), recorded for the chat history
 
 
-class AccountState(SQLModel, table=True):
+class CodeState(StrEnum):
+    """`StockCode.state`: a code is available in its list, reserved for one order's unit, then sent."""
+
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    SENT = "sent"
+
+
+class AccountRecord(SQLModel, table=True):
     """What one account must remember across restarts."""
 
     __tablename__ = "account_state"
@@ -174,39 +187,7 @@ class ChatLine:
     row_id: int  # InboundMessage.id or Reply.id, as `direction` says
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What the reply chain decided for a buyer message, to record atomically with its consequences."""
-
-    decision: str  # "replied", "no_rule", "silent", "paused", "too_old", …
-    decided_at_ms: int
-    rule: str | None = None
-    reply_text: str | None = None  # set for "replied": the reply, recorded pending before it is sent
-    to_id: str = ""
-    once: bool = False  # the rule answers once per chat: claimed here; a lost claim records "once_already"
-
-
-@dataclass(frozen=True)
-class Decided:
-    """A recorded message and what was recorded for it: `reply_id` is the pending reply to send, if any."""
-
-    inbound_id: int
-    decision: str | None  # None: recorded undecided (no verdict was given)
-    reply_id: int | None = None
-
-
-# ---- orders and delivery (issue 6) ---------------------------------------------------------------------------
-
-
-class DeliveryState(StrEnum):
-    """An order's delivery as a whole (`OrderRecord.delivery_state`) and one unit's (`DeliveryUnit.state`)."""
-
-    NONE = "none"  # nothing to deliver (not paid, or no delivery rule for the item)
-    PENDING = "pending"  # waiting: its delay, a retry, stock, or a unit without a code yet
-    RESERVED = "reserved"  # the code is held for this order/unit; sending (or resending after a crash)
-    SENT = "sent"  # the server acknowledged the message carrying the code
-    FAILED = "failed"  # tries used up; `reason` says why; the seller may retry
-    CANCELLED = "cancelled"  # closed or refunded before delivery: codes went back to stock
+# ---- orders and delivery ---------------------------------------------------------------------------------------
 
 
 class OrderRecord(SQLModel, table=True):
@@ -218,8 +199,8 @@ class OrderRecord(SQLModel, table=True):
 
     __tablename__ = "order_record"
     __table_args__ = (
-        Index("ix_order_due", "delivery_state", "next_try_ms"),  # the delivery worker's scan
-        Index("ix_order_updated", "updated_ms"),  # the dashboard's recent list
+        Index("ix_order_due", "delivery_state", "next_try_at_ms"),  # the delivery worker's scan
+        Index("ix_order_updated", "updated_at_ms"),  # the dashboard's recent list
         Index("ix_order_chat", "account_id", "cid"),  # recognising the echo of a delivery in its chat
     )
 
@@ -230,17 +211,17 @@ class OrderRecord(SQLModel, table=True):
     buyer_nick: str = ""
     item_id: str | None = None
     item_title: str = ""
-    status: str  # unpaid | paid | shipped | completed | closed | refund
+    status: str  # core.goofish.messages.OrderStatus
     quantity: int | None = None  # from the order detail; None until asked
-    delivery_state: str = DeliveryState.NONE
+    delivery_state: str  # core/orders/states.py DeliveryState
     reason: str = ""
     attempts: int = 0
-    next_try_ms: int = Field(default=0, sa_type=BigInteger)
+    next_try_at_ms: int = Field(default=0, sa_type=BigInteger)
     shipment_confirmed: bool = False  # consign.dummy answered success (or the shipped notice came)
     lease_owner: str = ""
     lease_until_ms: int = Field(default=0, sa_type=BigInteger)
-    created_ms: int = Field(sa_type=BigInteger)
-    updated_ms: int = Field(sa_type=BigInteger)
+    created_at_ms: int = Field(sa_type=BigInteger)
+    updated_at_ms: int = Field(sa_type=BigInteger)
 
 
 class OrderTransition(SQLModel, table=True):
@@ -271,11 +252,11 @@ class DeliveryUnit(SQLModel, table=True):
     stock_code_id: int | None = Field(default=None, sa_type=BigInteger)
     code: str | None = None  # what was reserved: the stock code, the API's answer, the text, the image URL
     text: str = ""  # the whole message to the buyer, fixed at reservation so a resend is the same message
-    state: str = DeliveryState.RESERVED
+    state: str  # core/orders/states.py DeliveryState: reserved, sent or cancelled
     attempts: int = 0  # sends tried: > 0 means the buyer may have it already (asked before resending)
-    reserved_ms: int = Field(sa_type=BigInteger)
-    sent_ms: int | None = Field(default=None, sa_type=BigInteger)
-    updated_ms: int = Field(sa_type=BigInteger)
+    reserved_at_ms: int = Field(sa_type=BigInteger)
+    sent_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    updated_at_ms: int = Field(sa_type=BigInteger)
 
 
 class StockCode(SQLModel, table=True):
@@ -290,12 +271,12 @@ class StockCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
     stock: str
     code: str
-    state: str = "available"  # available | reserved | sent
+    state: str = CodeState.AVAILABLE
     account_id: str | None = None  # the holder while reserved or sent
     order_id: str | None = None
     unit: int | None = None
-    added_ms: int = Field(sa_type=BigInteger)
-    used_ms: int | None = Field(default=None, sa_type=BigInteger)
+    added_at_ms: int = Field(sa_type=BigInteger)
+    used_at_ms: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class StockAlert(SQLModel, table=True):

@@ -2,8 +2,8 @@
 
 Building a SQLAlchemy statement costs more than running it on SQLite (about 230 µs against 100 µs for
 `mark_seen`), and the pipeline runs half a dozen per message at up to 200 messages/s. So the hot path's statements
-are built here once, with bind parameters, and `Store` only supplies values. Dashboard queries with optional
-filters are rare and are still built per call in `Store`.
+are built here once, with bind parameters, and the stores only supply values. Dashboard queries with optional
+filters are rare and are still built per call in their store.
 
 Parameter names: an INSERT takes its columns by name; an UPDATE sets the columns named in the parameters, and
 finds its row by `row_id`. Other parameters have names that are not column names (`acc`, `chat`, `now`, …),
@@ -45,11 +45,9 @@ class Statements:
     insert_reply: Insert
     # Updates by row_id.
     set_decision: Update  # decision, rule, decided_at_ms
-    mark_reply: Update  # status, sent_at_ms, error, and attempts when the caller counted them
-    mark_reply_attempt: Update  # the same, and attempts + 1
-    find_reply: SelectOfScalar[Reply]  # acc, chat, body, not_before (see Store.find_pending_reply)
+    mark_reply: Update  # status, sent_at_ms, error, attempts
+    find_reply: SelectOfScalar[Reply]  # acc, chat, body, not_before (see ReplyStore.find_ours)
     pause_chat: Insert  # account_id, cid, until_ms, reason
-    paused_until: SelectOfScalar[int]  # acc, chat, now
     resume_chat: Delete  # acc, chat
     put_item: Insert  # item_id, title, price, desc, quantity, fetched_at_ms
 
@@ -73,7 +71,6 @@ class Statements:
             insert_reply=insert(reply).returning(reply.c.id),
             set_decision=update(inbound).where(inbound.c.id == bindparam("row_id")),
             mark_reply=reply_by_id,
-            mark_reply_attempt=reply_by_id.values(attempts=reply.c.attempts + 1),
             find_reply=select(Reply)
             .where(
                 Reply.account_id == bindparam("acc"),
@@ -87,11 +84,6 @@ class Statements:
             pause_chat=pause.on_conflict_do_update(
                 index_elements=["account_id", "cid"],
                 set_={"until_ms": pause.excluded.until_ms, "reason": pause.excluded.reason},
-            ),
-            paused_until=select(pauses.c.until_ms).where(
-                pauses.c.account_id == bindparam("acc"),
-                pauses.c.cid == bindparam("chat"),
-                pauses.c.until_ms > bindparam("now"),
             ),
             resume_chat=delete(pauses).where(
                 pauses.c.account_id == bindparam("acc"), pauses.c.cid == bindparam("chat")

@@ -25,7 +25,8 @@ from textual.screen import Screen
 from core import events as ev
 from core.errors import ConfigError, CookieRejected, CoreError
 from core.redact import redact
-from core.session import Snapshot
+from core.session.loop import Snapshot
+from core.control import Control
 from tui.backend import Backend, ServiceBackend
 from tui.feed import EventFeed, LogLines
 from tui.format import summary
@@ -173,7 +174,7 @@ class XianyuApp(App[None]):
             f"{len(config.accounts)} account(s) in {config.path.name}", title="accounts.yml reloaded"))
 
     async def action_quit(self) -> None:
-        online = sum(1 for s in self.snapshots if s.state == ev.ONLINE)
+        online = sum(1 for s in self.snapshots if s.state == ev.AccountState.ONLINE)
         if not online:
             self.exit()
             return
@@ -200,7 +201,7 @@ def run_dashboard(service: Any, log_lines: LogLines) -> int:
     """Run the dashboard on a started service until the user quits (the caller stops the service)."""
     feed = EventFeed()
     service.bus.add(feed)
-    app = XianyuApp(ServiceBackend(service), feed, log_lines, handle_signals=True)
+    app = XianyuApp(ServiceBackend(Control(service)), feed, log_lines, handle_signals=True)
     try:
         app.run()
     finally:

@@ -13,8 +13,9 @@ from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 from core.config import Config
+from core.control import Control
 from core.goofish.cookies import mask
-from core.session import Snapshot
+from core.session.loop import Snapshot
 from tui.model import REPLIED, WAITING, Conversation
 
 
@@ -73,50 +74,48 @@ class Backend(Protocol):
 
 
 class ServiceBackend:
-    def __init__(self, service: Any) -> None:
-        self.service = service
+    """The live backend: `core.control.Control` over a running service, in the dashboard's own row types."""
 
-    @property
-    def _manager(self) -> Any:
-        return self.service.manager
+    def __init__(self, control: Control) -> None:
+        self.control = control
 
     def config(self) -> Config:
-        return self.service.config
+        return self.control.config()
 
     def snapshots(self) -> list[Snapshot]:
-        return self._manager.snapshots()
+        return self.control.snapshots()
 
     def start(self, account_id: str) -> None:
-        self._manager.start(account_id)
+        self.control.start(account_id)
 
     def stop(self, account_id: str) -> None:
-        self._manager.stop(account_id)
+        self.control.stop(account_id)
 
     def restart(self, account_id: str) -> None:
-        self._manager.restart(account_id)
+        self.control.restart(account_id)
 
     def pause(self, account_id: str, cid: str, minutes: float) -> None:
-        self._manager.pipeline.pause(account_id, cid, minutes, "paused from the dashboard")
+        self.control.pause(account_id, cid, minutes)
 
     def resume(self, account_id: str, cid: str) -> None:
-        self._manager.pipeline.resume(account_id, cid)
+        self.control.resume(account_id, cid)
 
     def send_manual(self, account_id: str, cid: str, to_id: str, text: str) -> bool:
-        return self._manager.send_manual(account_id, cid, to_id, text)
+        return self.control.send_manual(account_id, cid, to_id, text)
 
     def reload(self) -> Config:
-        return self.service.reload()
+        return self.control.reload()
 
     def counters(self, since_ms: int) -> dict[str, tuple[int, int]]:
-        return self.service.store.counters_by_account(since_ms)
+        return self.control.counters(since_ms)
 
     def pauses(self, now_ms: int) -> list[tuple[str, str, int]]:
-        return [(p.account_id, p.cid, p.until_ms) for p in self.service.store.list_pauses(now_ms)]
+        return self.control.pauses(now_ms)
 
     def conversations(self, limit: int) -> list[Conversation]:
         """The latest message of each recent chat, oldest first (the Inbox's order)."""
         latest: dict[tuple[str, str], Conversation] = {}
-        for message, reply in self.service.store.inbox(limit=limit):
+        for message, reply in self.control.inbox(limit):
             key = (message.account_id, message.cid)
             if key not in latest:  # newest first: the first row of a chat is its latest message
                 latest[key] = conversation_from_rows(message, reply)
@@ -126,38 +125,36 @@ class ServiceBackend:
         return [HistoryEntry(f"{line.direction}:{line.row_id}", line.at_ms, line.direction,
                              (line.sender_nick or line.sender_id or "") if line.direction == "in" else "me",
                              line.text, " ".join(filter(None, (line.rule, line.status))))
-                for line in self.service.store.chat_history(account_id, cid)]
+                for line in self.control.history(account_id, cid)]
 
     def detail(self, account_id: str) -> AccountDetail:
-        account = self.service.config.account(account_id)
-        rules = self._manager.rules_for(account_id)
-        hits = self.service.store.rule_hits(account_id)
-        chain = rules.chain if rules is not None else ()
+        account = self.control.config().account(account_id)
+        hits = self.control.rule_hits(account_id)
         return AccountDetail(
             account_id,
             settings=tuple(settings_rows(account)),
-            jobs=tuple(self.service.jobs.next_runs(account_id)),
-            rules=tuple(RuleHits(rule.rule_id, describe_rule(rule), hits.get(rule.rule_id, 0)) for rule in chain),
+            jobs=tuple(self.control.next_runs(account_id)),
+            rules=tuple(RuleHits(rule.rule_id, describe_rule(rule), hits.get(rule.rule_id, 0))
+                        for rule in self.control.rules(account_id)),
         )
 
-
     def slider_status(self) -> Any:
-        return self.service.slider.status()
+        return self.control.slider_status()
 
     def pending_verification(self, account_id: str) -> str | None:
-        return self.service.pending_verification(account_id)
+        return self.control.pending_verification(account_id)
 
     def set_cookie(self, account_id: str, cookie: str) -> None:
-        self.service.set_cookie(account_id, cookie)
+        self.control.set_cookie(account_id, cookie)
 
     def orders(self, limit: int) -> list[Any]:
-        return self.service.orders.recent(limit=limit)
+        return self.control.orders(limit)
 
     def retry_delivery(self, order_id: str) -> None:
-        self.service.orders.retry(order_id)
+        self.control.retry_delivery(order_id)
 
     def resend_delivery(self, order_id: str) -> None:
-        self.service.orders.resend(order_id)
+        self.control.resend_delivery(order_id)
 
 
 def conversation_from_rows(message: Any, reply: Any) -> Conversation:

@@ -30,6 +30,8 @@ def drain(queue: deque[T]) -> list[T]:
 class EventFeed:
     """An EventBus sink: service threads append, the app's loop drains (at 4 Hz) and coalesces."""
 
+    inline = True  # a deque append: called on the emitting thread
+
     def __init__(self, keep: int = EVENTS_KEPT) -> None:
         self._events: deque[ev.Event] = deque(maxlen=keep)
 

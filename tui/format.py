@@ -14,18 +14,18 @@ from core import events as ev
 from core.goofish.cookies import mask
 
 STATE_STYLES = {
-    ev.ONLINE: "bold green",
-    ev.STARTING: "cyan",
-    ev.BACKOFF: "yellow",
-    ev.NEEDS_VERIFICATION: "bold magenta",
-    ev.LOGIN_REQUIRED: "bold red",
-    ev.STOPPED: "dim",
-    ev.DISABLED: "dim",
+    ev.AccountState.ONLINE: "bold green",
+    ev.AccountState.STARTING: "cyan",
+    ev.AccountState.BACKOFF: "yellow",
+    ev.AccountState.NEEDS_VERIFICATION: "bold magenta",
+    ev.AccountState.LOGIN_REQUIRED: "bold red",
+    ev.AccountState.STOPPED: "dim",
+    ev.AccountState.DISABLED: "dim",
 }
-STATE_LABELS = {ev.NEEDS_VERIFICATION: "needs verification", ev.LOGIN_REQUIRED: "login required"}
+STATE_LABELS = {ev.AccountState.NEEDS_VERIFICATION: "needs verification", ev.AccountState.LOGIN_REQUIRED: "login required"}
 # The header summary's order: the states a seller must act on come right after "online".
-SUMMARY_ORDER = (ev.ONLINE, ev.BACKOFF, ev.NEEDS_VERIFICATION, ev.LOGIN_REQUIRED, ev.STARTING, ev.STOPPED,
-                 ev.DISABLED)
+SUMMARY_ORDER = (ev.AccountState.ONLINE, ev.AccountState.BACKOFF, ev.AccountState.NEEDS_VERIFICATION, ev.AccountState.LOGIN_REQUIRED, ev.AccountState.STARTING, ev.AccountState.STOPPED,
+                 ev.AccountState.DISABLED)
 
 
 def state_label(state: str) -> str:

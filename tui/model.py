@@ -134,7 +134,7 @@ class Dashboard:
             case ev.StateChanged():
                 reason = f" ({event.reason})" if event.reason else ""
                 self._remember(who, event.at_ms, f"{event.previous} → {event.state}{reason}",
-                               event.state in (ev.BACKOFF, ev.NEEDS_VERIFICATION, ev.LOGIN_REQUIRED))
+                               event.state in ev.TROUBLED)
             case ev.AccountError():
                 self._remember(who, event.at_ms, event.message, True)
             case ev.VerificationChanged():

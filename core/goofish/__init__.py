@@ -1,6 +1,6 @@
 """The Goofish (闲鱼) IM protocol, client side: sign and ids, cookies, LWP frames, payload decoding, mtop HTTP.
 
-Pure protocol code: no threads of its own, no logging of secrets, no textual. `core.session` drives the socket
+Pure protocol code: no threads of its own, no logging of secrets, no textual. `core.session.loop` drives the socket
 with these pieces; `sim/` implements the other side independently from the same spec.
 """
 

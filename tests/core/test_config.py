@@ -9,17 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.config import (
+    FILE_KEYS_DOC,
     SETTINGS_DOC,
     ConfigError,
     ConfigWatcher,
     KeywordRule,
     Settings,
+    allowed_keys,
     diff_accounts,
     load_config,
+    reference_markdown,
     render_template,
     summary,
 )
-from core.config_schema import FILE_KEYS_DOC, allowed_keys, reference_markdown
 
 COOKIE = "unb=2202640918079; _m_h5_tk=5f2b9c0e7d1a_1700000000000; cookie2=1a2b3c4d5e6f"
 SECRETS = ("5f2b9c0e7d1a", "1a2b3c4d5e6f", "2202640918079", "hunter2", "dbpass")

@@ -3,7 +3,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from core.dispatch import ChatDispatcher, Debouncer
+from core.replies.dispatch import ChatDispatcher
+from core.replies.timers import Timers
 
 
 def test_work_of_one_chat_runs_in_order_while_chats_run_in_parallel():
@@ -76,7 +77,7 @@ def test_a_failing_handler_releases_its_slot():
 
 
 def test_debouncer_fires_once_with_the_newest_callback():
-    debouncer = Debouncer()
+    debouncer = Timers()
     fired = []
     event = threading.Event()
     for i in range(5):
@@ -91,7 +92,7 @@ def test_debouncer_fires_once_with_the_newest_callback():
 
 
 def test_debouncer_stop_drops_pending_work():
-    debouncer = Debouncer()
+    debouncer = Timers()
     fired = []
     debouncer.schedule("x", 0.2, lambda: fired.append(1))
     debouncer.stop()

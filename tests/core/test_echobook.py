@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.pipeline import EchoBook
-from storage import ECHO_WINDOW_MS
+from core.replies.takeover import EchoBook
+from core.replies.takeover import ECHO_WINDOW_MS
 
 T0 = 1_700_000_000_000
 

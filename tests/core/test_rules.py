@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from core.config import load_config
-from core.rules import ReplyContext, build_chain, decide
+from core.replies.rules import ReplyContext, build_chain, decide
 
 CONFIG = """\
 server: demo

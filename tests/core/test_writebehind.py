@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from core.writebehind import WriteBehind
+from core.replies.writebehind import WriteBehind
 
 
 def test_rows_from_many_threads_arrive_in_few_batches_and_close_flushes_the_rest() -> None:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
-from core.orders import holder_alive
+from core.orders.worker import holder_alive
 from storage import Store
 
 ACCOUNT = "shop-a"

@@ -6,7 +6,7 @@ import multiprocessing
 
 import pytest
 
-from core.orders import accepts
+from core.orders.worker import accepts
 from storage import Store
 from tests.orders.race import ACCOUNT, STOCK, paid_order, race_in_threads, reserve_in_process
 

@@ -165,6 +165,8 @@ def write_config(path: Path, urls: dict[str, str], accounts: Iterable[dict[str, 
 class Recorder:
     """An event sink that keeps every event, for assertions (thread-safe)."""
 
+    inline = True  # memory only: events are in the list when emit returns
+
     def __init__(self) -> None:
         self._events: list[ev.Event] = []
         self._lock = threading.Lock()
@@ -208,4 +210,4 @@ def snapshot_of(service: Any, account_id: str) -> Any:
 
 def chat_rows(store: Any, account_id: str, cid: str | None = None) -> list[Any]:
     """Stored inbound buyer messages (kind "chat"), newest first."""
-    return [m for m in store.recent_messages(account_id, cid) if m.kind == "chat"]
+    return [m for m in store.messages.recent(account_id, cid) if m.kind == "chat"]

@@ -66,7 +66,7 @@ def test_a_session_waiting_for_a_free_handler_retries_less_and_less_often(env: E
     env.ctl.fault(unb, "slow_http", 1, delay=1.5)  # the one handler sits in a slow item fetch
     env.ctl.message(unb, "330000000300", "第一", item_id="900000000007")
     wait_until(lambda: env.ctl.account_state(unb)["faults"]["slow_http"]["fired"] == 1)
-    session = run.svc.manager.session("shop-a")
+    session = run.svc.sessions.get("shop-a")
     offers: list[float] = []
     on_message = session._on_message
 
@@ -99,5 +99,5 @@ def test_a_plain_reply_is_sent_by_the_socket_thread_while_every_handler_is_busy(
     assert env.ctl.sent_in(unb, slow) == []  # the handler is still fetching
     run.events.wait_for(ev.ReplySent, "shop-a", cid=quick)  # the server's answer was taken: marked sent
     wait_until(lambda: [m["text"] for m in env.ctl.sent_in(unb, slow)] == ["月卡：在吗"], 10)
-    wait_until(lambda: {line.text: line.status for line in run.store.chat_history("shop-a", quick)
+    wait_until(lambda: {line.text: line.status for line in run.store.chats.history("shop-a", quick)
                         if line.direction == "out"} == {"现价 99": "sent"}, 2)

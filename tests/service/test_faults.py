@@ -113,7 +113,7 @@ def test_expired_token_recovers_with_a_new_one(env: Env) -> None:
     env.wait_online(run, "shop-a")
     assert env.ctl.account_state(ua)["tokens_issued"] == issued + 1
     assert snapshot_of(run.svc, "shop-a").token_expires_at_ms != expires
-    stored = run.store.get_account_state("shop-a")
+    stored = run.store.accounts.get("shop-a")
     assert stored.token_expires_at_ms == snapshot_of(run.svc, "shop-a").token_expires_at_ms
     _answers(env, ua, BUYER2, "新令牌好用吗")
     _b_untouched(env, run, before)
@@ -171,14 +171,14 @@ def test_send_error_is_retried_then_reported(env: Env) -> None:
     sent = run.events.wait_for(ev.ReplySent, "shop-a", cid=cid)
     assert sent.latency_ms >= 1000  # it waited before retrying
     # The "sent" mark is written behind the reply (core/writebehind.py): within a few tens of ms.
-    wait_until(lambda: [line.status for line in run.store.chat_history("shop-a", cid)
+    wait_until(lambda: [line.status for line in run.store.chats.history("shop-a", cid)
                         if line.direction == "out"] == ["sent"])
 
     env.ctl.fault(ua, "send_error", 10)
     cid2 = env.ctl.message(ua, BUYER2, "一直发送失败")["cid"]
     failed = run.events.wait_for(ev.ReplyFailed, "shop-a", timeout=10, cid=cid2)
     assert "500" in failed.error and failed.text == "收到：一直发送失败"
-    [out] = [line for line in run.store.chat_history("shop-a", cid2) if line.direction == "out"]
+    [out] = [line for line in run.store.chats.history("shop-a", cid2) if line.direction == "out"]
     assert out.status == "failed"
     assert env.ctl.sent_in(ua, cid2) == []
     assert env.ctl.fired(ua, "send_error") == 1 + 3  # fired counters only grow: 1 before, 3 tries now

@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 from core import events as ev
+from core.clock import now_ms
 from core.config import load_config
 from tests.service.conftest import BUYER, BUYER2, ITEM, Env
 from tests.service.support import stays, wait_until
@@ -54,7 +55,7 @@ def test_postgresql_database_answers_and_dedupes_replays(env: Env, postgres_url:
     wait_until(lambda: len(env.ctl.sent(unb)) == 2)
     _settled(env, "shop-a")
     run.stop()
-    run.store.upsert_account_state("shop-a", sync_pts=0)  # the next start asks for a full replay
+    run.store.accounts.update("shop-a", now_ms(), sync_pts=0)  # the next start asks for a full replay
     acks = env.ctl.account_state(unb)["acks"]
     run = env.restart(run)
     # Right after the restart nothing is un-ACKed yet either: wait for the replay itself, then for its ACKs.
@@ -79,12 +80,12 @@ def test_expired_h5_token_is_renewed_and_kept(make_env) -> None:
     unb = env.unb("shop-a")
     env.ctl.item(unb, ITEM, "小米手环 8", "149.00")
     run = env.start([a])
-    jar = run.store.get_account_state("shop-a").cookie_jar
-    wait_until(lambda: ev.now_ms() > _h5tk_expiry_ms(jar) + 50, 3)  # the gateway now refuses this _m_h5_tk
+    jar = run.store.accounts.get("shop-a").cookie_jar
+    wait_until(lambda: now_ms() > _h5tk_expiry_ms(jar) + 50, 3)  # the gateway now refuses this _m_h5_tk
     cid = env.ctl.message(unb, BUYER, "多少钱", item_id=ITEM)["cid"]
     wait_until(lambda: [m["text"] for m in env.ctl.sent_in(unb, cid)] == ["小米手环 8 ¥149.00"])
     # The fresh _m_h5_tk from the gateway's Set-Cookie was merged and persisted.
-    assert _h5tk_expiry_ms(run.store.get_account_state("shop-a").cookie_jar) > _h5tk_expiry_ms(jar)
+    assert _h5tk_expiry_ms(run.store.accounts.get("shop-a").cookie_jar) > _h5tk_expiry_ms(jar)
 
 
 def test_stop_with_five_online_accounts_is_quick_and_complete(env: Env) -> None:
@@ -98,7 +99,7 @@ def test_stop_with_five_online_accounts_is_quick_and_complete(env: Env) -> None:
     assert [state[env.unb(i)]["online"] for i in ids] == [False] * 5
     wait_until(lambda: not _session_threads(before), 5.0,
                lambda: f"session threads left: {_where(_session_threads(before))}")
-    assert {s.account_id: s.state for s in run.store.list_account_states()} == dict.fromkeys(ids, "stopped")
+    assert {s.account_id: s.state for s in run.store.accounts.all()} == dict.fromkeys(ids, "stopped")
     for i in ids:
         assert run.events.states(i)[-1] == "stopped"
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
+from core.control import Control
 from core import events as ev
+from core.clock import now_ms
 from tests.service.conftest import BUYER, BUYER2, ITEM, ITEM2, Env
 from tests.service.support import chat_rows, stays, wait_until
 
@@ -84,10 +86,10 @@ def test_replayed_messages_are_not_answered_twice(env: Env) -> None:
     before = env.ctl.account_state(unb)
     run.stop()
     # The position persisted on stop is the newest pushed item's pts.
-    assert run.store.get_account_state("shop-a").sync_pts == before["last_pts"]
+    assert run.store.accounts.get("shop-a").sync_pts == before["last_pts"]
 
     # Forget the sync position: the next start asks the simulator to replay everything it still has.
-    run.store.upsert_account_state("shop-a", sync_pts=0)
+    run.store.accounts.update("shop-a", now_ms(), sync_pts=0)
     run = env.restart(run)
     _settled(env, "shop-a")
     after = env.ctl.account_state(unb)
@@ -139,11 +141,11 @@ def test_own_echo_does_not_pause_but_the_seller_typing_does(env: Env) -> None:
 
     env.ctl.seller_message(unb, cid, "我是老板，亲自来回答")
     paused = run.events.wait_for(ev.ChatPaused, "shop-a", cid=cid)
-    assert paused.until_ms > ev.now_ms() + 9 * 60_000
+    assert paused.until_ms > now_ms() + 9 * 60_000
     env.ctl.message(unb, BUYER, "三")
     run.events.wait_for(ev.MessageDecided, "shop-a", cid=cid, decision="paused")
     assert _replies(env, "shop-a", cid) == ["收到：一", "收到：二"]
-    manual = [line for line in run.store.chat_history("shop-a", cid) if line.status == "manual"]
+    manual = [line for line in run.store.chats.history("shop-a", cid) if line.status == "manual"]
     assert [line.text for line in manual] == ["我是老板，亲自来回答"]
     # Another chat of the same account still gets answers.
     other = env.ctl.message(unb, BUYER2, "别的")["cid"]
@@ -168,7 +170,7 @@ def test_takeover_pause_ends_after_takeover_minutes(env: Env) -> None:
     paused = run.events.wait_for(ev.ChatPaused, "shop-a", cid=cid)
     env.ctl.message(unb, BUYER, "二")
     run.events.wait_for(ev.MessageDecided, "shop-a", cid=cid, decision="paused")
-    wait_until(lambda: ev.now_ms() > paused.until_ms + 50, 3)
+    wait_until(lambda: now_ms() > paused.until_ms + 50, 3)
     env.ctl.message(unb, BUYER, "三")
     wait_until(lambda: _replies(env, "shop-a", cid) == ["收到：一", "收到：三"])
 
@@ -179,7 +181,7 @@ def test_manual_reply_from_the_manager_is_sent_and_pauses_the_chat(env: Env) -> 
     unb = env.unb("shop-a")
     cid = env.ctl.message(unb, BUYER, "一")["cid"]
     wait_until(lambda: _replies(env, "shop-a", cid))
-    assert run.svc.manager.send_manual("shop-a", cid, BUYER, "老板手动回复") is True
+    assert Control(run.svc).send_manual("shop-a", cid, BUYER, "老板手动回复") is True
     wait_until(lambda: _replies(env, "shop-a", cid) == ["收到：一", "老板手动回复"])
     assert env.ctl.sent_in(unb, cid)[-1]["to"] == BUYER
     paused = run.events.wait_for(ev.ChatPaused, "shop-a", cid=cid)
@@ -191,10 +193,10 @@ def test_manual_reply_from_the_manager_is_sent_and_pauses_the_chat(env: Env) -> 
     assert stays(lambda: len(env.ctl.sent_in(unb, cid)) == 2, 0.3)
     # Its own echo is recognised as ours: exactly one pause, and no "manual" row for the echo.
     assert len(run.events.of(ev.ChatPaused)) == 1
-    outs = [(line.text, line.status) for line in run.store.chat_history("shop-a", cid) if line.direction == "out"]
+    outs = [(line.text, line.status) for line in run.store.chats.history("shop-a", cid) if line.direction == "out"]
     assert outs == [("收到：一", "sent"), ("老板手动回复", "sent")]
     # An unknown account cannot send.
-    assert run.svc.manager.send_manual("no-such-shop", cid, BUYER, "x") is False
+    assert Control(run.svc).send_manual("no-such-shop", cid, BUYER, "x") is False
 
 
 # --------------------------------------------------------------------------------------------- notices
@@ -219,10 +221,10 @@ def test_order_cards_and_read_receipts_are_recorded_not_answered(env: Env) -> No
     env.ctl.read(unb, cid)      # the buyer read our reply: a 40103 receipt
     env.ctl.typing(unb, cid)    # the buyer is typing: a 40006 session event
     _settled(env, "shop-a")
-    kinds = lambda: {m.kind: m.decision for m in run.store.recent_messages("shop-a", cid)}  # noqa: E731
+    kinds = lambda: {m.kind: m.decision for m in run.store.messages.recent("shop-a", cid)}  # noqa: E731
     wait_until(lambda: {"read_receipt", "session"} <= kinds().keys(), 3, lambda: str(kinds()))
     assert kinds()["read_receipt"] == "read_receipt" and kinds()["session"] == "session"
-    order_rows = [m for m in run.store.recent_messages("shop-a", cid) if m.kind == "order"]
+    order_rows = [m for m in run.store.messages.recent("shop-a", cid) if m.kind == "order"]
     assert len(order_rows) >= 2 and all(m.decision == "order" for m in order_rows)
     assert stays(lambda: _replies(env, "shop-a") == ["收到：我要买"], 0.5)
     assert [e.cid for e in run.events.of(ev.ReplySent)] == [cid]

@@ -40,7 +40,7 @@ def test_reload_starts_stops_and_restarts_only_what_changed(env: Env) -> None:
     wait_until(lambda: not env.ctl.online(uc), 5, "the removed account is still online in the simulator")
     assert [s.account_id for s in run.svc.manager.snapshots()] == ["shop-a", "shop-b", "shop-d", "shop-e"]
     assert _reply(env, "shop-e", BUYER, "启用了吗") == "E：启用了吗"
-    assert run.svc.manager.session("shop-c") is None
+    assert run.svc.sessions.get("shop-c") is None
     assert _reply(env, "shop-b", BUYER2, "价格呢") == "新价格 价格呢"
     assert _reply(env, "shop-d", BUYER, "你好") == "D：你好"
     state = env.ctl.state()

@@ -99,7 +99,7 @@ def test_item_default_fills_templates_and_keeps_buyer_braces(env: Env) -> None:
     assert reply["text"] == f"小明同学 您好，Switch 游戏卡带 {{限定版}}（199.50 元）今天发。您说：{text}"
     assert run.events.wait_for(ev.ReplySent, "shop-a", cid=cid).rule == f"item_default[{ITEM2}]"
     # The item's details were cached in storage for the next reply.
-    cached = run.store.get_item(ITEM2)
+    cached = run.store.items.get(ITEM2)
     assert cached is not None and cached.title == "Switch 游戏卡带 {限定版}" and cached.price == "199.50"
 
 
@@ -135,8 +135,8 @@ def test_every_reply_is_stored_with_its_timings(env: Env) -> None:
     run, unb = _setup(env)
     cid = _ask(env, unb, BUYER, "包邮吗")
     _reply_in(env, unb, cid)
-    wait_until(lambda: [line for line in run.store.chat_history("shop-a", cid) if line.status == "sent"])
-    lines = run.store.chat_history("shop-a", cid)
+    wait_until(lambda: [line for line in run.store.chats.history("shop-a", cid) if line.status == "sent"])
+    lines = run.store.chats.history("shop-a", cid)
     assert [(line.direction, line.text, line.rule, line.status) for line in lines] == [
         ("in", "包邮吗", "keyword[0]", "replied"),
         ("out", "包邮的，拍下就发", "keyword[0]", "sent"),

@@ -12,12 +12,12 @@ import psutil
 import pytest
 import requests
 
-from core.browser import browsers_of, leftover_profiles
 from core.goofish.cookies import CookieJar
 from core.goofish.endpoints import DEFAULT_UA, Endpoints
 from core.goofish.errors import RiskControl
 from core.goofish.mtop import MtopClient
-from core.trajectory import drag_path
+from core.verification.browser import browsers_of, leftover_profiles
+from core.verification.trajectory import drag_path
 from sim.slider import DISTANCE
 from tests.service.conftest import Env, env, short_token_env  # noqa: F401 - fixtures used by these tests
 from tests.service.support import wait_until

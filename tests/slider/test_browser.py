@@ -12,9 +12,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from core import browser as browser_mod
-from core.browser import Browser, BrowserSpec, browsers_of, open_browser, reap_stale
-from core.slider import solve
+from core.verification import browser as browser_mod
+from core.verification.browser import Browser, BrowserSpec, browsers_of, open_browser, reap_stale
+from core.verification.solve import solve
 from tests.service.conftest import Env
 from tests.service.support import wait_until
 from tests.slider.conftest import punish_url
@@ -85,7 +85,7 @@ def test_a_missing_browser_is_a_clear_error_and_leaves_nothing() -> None:
 
 CRASHING_RUN = """
 import json, os, sys
-from core.browser import Browser, BrowserSpec
+from core.verification.browser import Browser, BrowserSpec
 browser = Browser(BrowserSpec("chromium", "crash test"))
 browser.launch()
 print(json.dumps({"pid": browser.pid, "profile": str(browser.profile)}), flush=True)

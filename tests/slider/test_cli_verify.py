@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from core import events as ev
-from core.browser import Browser, BrowserSpec
 from core.goofish.endpoints import DEFAULT_UA
-from core.slider import _drag, _find_slider, solve_by_hand
+from core.verification.browser import Browser, BrowserSpec
+from core.verification.solve import _drag, _find_slider, solve_by_hand
 from tests.service.conftest import Env
 from tests.slider.conftest import RULES, SOLVE_SECONDS, manual_x5sec, punish_url
 
@@ -76,14 +76,14 @@ def test_with_a_display_a_browser_window_opens_and_what_the_person_earns_lifts_t
         env: Env, monkeypatch, capsys) -> None:
     """The display branch, in process: a display is reported and the window is made headless (CI has no
     screen); the person is the same drag a human would do. Then the token call goes through."""
-    import core.browser
-    import core.slider
+    import core.verification.browser
+    import core.verification.solve
     import xianyu
 
     a = env.seller("shop-a", **RULES)
     env.write([a])
     env.ctl.fault(env.unb("shop-a"), "risk_control", 1)
-    real_solve_by_hand = core.slider.solve_by_hand
+    real_solve_by_hand = core.verification.solve.solve_by_hand
     windows: list[BrowserSpec] = []
 
     def person(browser: Browser) -> None:
@@ -99,8 +99,8 @@ def test_with_a_display_a_browser_window_opens_and_what_the_person_earns_lifts_t
         return real_solve_by_hand(BrowserSpec(spec.path, spec.user_agent, headless=True), url, cookies, timeout,
                                   on_open=person)
 
-    monkeypatch.setattr(core.browser, "display_available", lambda: True)
-    monkeypatch.setattr(core.slider, "solve_by_hand", in_a_window)
+    monkeypatch.setattr(core.verification.browser, "display_available", lambda: True)
+    monkeypatch.setattr(core.verification.solve, "solve_by_hand", in_a_window)
     code = xianyu.main(["verify", "shop-a", "--config", str(env.config), "--wait", "20"])
     out = capsys.readouterr()
     assert code == 0, out.err

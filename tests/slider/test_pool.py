@@ -3,6 +3,7 @@ time-outs, stopping mid-job, and what ``status()`` reports."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,10 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from core import events as ev
-from core.browser import BrowserSpec, open_browser
 from core.errors import SliderFailed
 from core.goofish.endpoints import DEFAULT_UA
-from core.slider import SliderPool, SliderSettings, solve
+from core.verification.browser import BrowserSpec, open_browser
+from core.verification.pool import SliderPool, SliderSettings
+from core.verification.solve import solve
 from tests.service.conftest import Env
 from tests.service.support import Recorder, wait_until
 from tests.slider.conftest import UNB, punish_url, token_with
@@ -30,13 +32,22 @@ def _phases(recorder: Recorder, account_id: str = "shop-a") -> list[tuple[str, i
     return [(e.phase, e.attempt) for e in recorder.of(ev.VerificationChanged, account_id)]
 
 
-def test_a_rejected_drag_is_retried_and_the_x5sec_unlocks_the_token(env: Env) -> None:
+def _rejections(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.INFO and "rejected the drag" in r.msg]
+
+
+REJECTED_ONCE = ["shop-a: the slider page rejected the drag (try 1 of 3): rejected by a slider_reject fault"]
+
+
+def test_a_rejected_drag_is_retried_and_the_x5sec_unlocks_the_token(env: Env, caplog) -> None:
+    caplog.set_level(logging.INFO, "core.verification.solve")
     url, jar = punish_url(env)
     env.ctl.fault(UNB, "slider_reject", 1)
     pool, recorder = _pool()
     earned = pool.verify("shop-a", url, DEFAULT_UA, dict(jar.items()))
     assert earned is not None and set(earned) == {"x5sec"}
     assert _phases(recorder) == [("queued", 0), ("running", 1), ("running", 2), ("solved", 0)]
+    assert _rejections(caplog) == REJECTED_ONCE, "the judge's own reason, to diagnose a flaky run by"
     state = env.ctl.account_state(UNB)
     assert (state["slides_attempted"], state["slides_accepted"], state["x5sec_issued"]) == (2, 1, 1)
     jar.merge(earned)
@@ -96,11 +107,18 @@ def embedding() -> Iterator[Callable[[str, str], str]]:
     server.server_close()
 
 
-def test_a_slider_inside_an_iframe_is_found_retried_and_solved(env: Env, embedding) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"], ids=["same-site frame", "cross-site frame"])
+def test_a_slider_inside_an_iframe_is_found_retried_and_solved(env: Env, embedding, caplog, host: str) -> None:
+    """The judge's reason for the rejection is read in the frame's own renderer too."""
+    caplog.set_level(logging.INFO, "core.verification.solve")
     url, jar = punish_url(env)
     env.ctl.fault(UNB, "slider_reject", 1)
     pool, recorder = _pool()
-    earned = pool.verify("shop-a", embedding(url, "127.0.0.1"), DEFAULT_UA, dict(jar.items()))
+    earned = pool.verify("shop-a", embedding(url, host), DEFAULT_UA, dict(jar.items()))
+    assert _rejections(caplog) == REJECTED_ONCE
+    if host == "localhost":  # the browser keeps a cross-site frame's x5sec (no SameSite=None): see below
+        assert earned is None and _phases(recorder)[-1] == ("failed", 0)
+        return
     assert earned and set(earned) == {"x5sec"}
     assert _phases(recorder) == [("queued", 0), ("running", 1), ("running", 2), ("solved", 0)]
     assert env.ctl.account_state(UNB)["slides_accepted"] == 1

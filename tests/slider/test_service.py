@@ -13,10 +13,10 @@ import time
 import pytest
 
 from core import events as ev
-from core.browser import browsers_by_profile, browsers_of
 from core.config import load_config
 from core.errors import CookieRejected
 from core.service import Service
+from core.verification.browser import browsers_by_profile, browsers_of
 from tests.service.conftest import Env, Running
 from tests.service.support import Recorder, snapshot_of, stays, wait_until
 from tests.slider.conftest import RULES, SOLVE_SECONDS, manual_x5sec
@@ -27,7 +27,7 @@ def _phases(run: Running, account_id: str) -> list[str]:
 
 
 def _stored_jar(run: Running, account_id: str) -> str:
-    return run.store.get_account_state(account_id).cookie_jar or ""
+    return run.store.accounts.get(account_id).cookie_jar or ""
 
 
 def test_risk_control_is_solved_and_only_that_account_comes_back(short_token_env: Env) -> None:

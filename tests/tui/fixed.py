@@ -10,9 +10,9 @@ from pathlib import Path
 
 from core import events as ev
 from core.config import Config, load_config
-from core.orders import OrderView, UnitView
-from core.session import Snapshot
-from core.slider import SliderStatus, VerificationOutcome
+from core.orders.worker import OrderView, UnitView
+from core.session.loop import Snapshot
+from core.verification.pool import SliderStatus, VerificationOutcome
 from tui.app import XianyuApp
 from tui.backend import AccountDetail, HistoryEntry, RuleHits
 from tui.model import Conversation
@@ -43,17 +43,17 @@ accounts:
 
 def snapshots() -> list[Snapshot]:
     return [
-        Snapshot("shop-a", "数码小铺", "2200000000101", ev.ONLINE, NOW - 3_723 * SEC, NOW - 4 * SEC,
+        Snapshot("shop-a", "数码小铺", "2200000000101", ev.AccountState.ONLINE, NOW - 3_723 * SEC, NOW - 4 * SEC,
                  NOW + 20 * 3600 * SEC, 57, 51, ""),
-        Snapshot("shop-b", "卡券专营", "2200000000102", ev.ONLINE, NOW - 95 * SEC, NOW - 12 * SEC,
+        Snapshot("shop-b", "卡券专营", "2200000000102", ev.AccountState.ONLINE, NOW - 95 * SEC, NOW - 12 * SEC,
                  NOW + 3 * 3600 * SEC, 8, 8, ""),
-        Snapshot("shop-c", "", "2200000000103", ev.BACKOFF, NOW - 7 * SEC, None, NOW + 600 * SEC, 0, 0,
+        Snapshot("shop-c", "", "2200000000103", ev.AccountState.BACKOFF, NOW - 7 * SEC, None, NOW + 600 * SEC, 0, 0,
                  "connection closed; retry in 4.0s"),
-        Snapshot("shop-d", "二手书店铺", "2200000000104", ev.NEEDS_VERIFICATION, NOW - 300 * SEC, None, None, 2, 1,
+        Snapshot("shop-d", "二手书店铺", "2200000000104", ev.AccountState.NEEDS_VERIFICATION, NOW - 300 * SEC, None, None, 2, 1,
                  "risk control (slider verification required)"),
-        Snapshot("shop-e", "Ｌｕｃｋｙ☆", "2200000000105", ev.LOGIN_REQUIRED, NOW - 86_500 * SEC, None, None, 0, 0,
+        Snapshot("shop-e", "Ｌｕｃｋｙ☆", "2200000000105", ev.AccountState.LOGIN_REQUIRED, NOW - 86_500 * SEC, None, None, 0, 0,
                  "login expired: paste a fresh cookie for this account"),
-        Snapshot("shop-f", "", "", ev.DISABLED, 0, None, None, 0, 0, ""),
+        Snapshot("shop-f", "", "", ev.AccountState.DISABLED, 0, None, None, 0, 0, ""),
     ]
 
 
@@ -190,8 +190,8 @@ def fixed_app(tmp: Path) -> XianyuApp:
     app = XianyuApp(FixedBackend(tmp), clock=lambda: NOW)
     app.model.add_log(LOG_LINES)
     app.model.apply([
-        ev.StateChanged("shop-a", state=ev.STARTING, previous=ev.STOPPED, reason="starting", at_ms=NOW - 3_724 * SEC),
-        ev.StateChanged("shop-a", state=ev.ONLINE, previous=ev.STARTING, reason="registered", at_ms=NOW - 3_723 * SEC),
+        ev.StateChanged("shop-a", state=ev.AccountState.STARTING, previous=ev.AccountState.STOPPED, reason="starting", at_ms=NOW - 3_724 * SEC),
+        ev.StateChanged("shop-a", state=ev.AccountState.ONLINE, previous=ev.AccountState.STARTING, reason="registered", at_ms=NOW - 3_723 * SEC),
         ev.AccountError("shop-a", message="reply to chat 50000000009 failed: no answer within 10s", at_ms=NOW - 60 * SEC),
         ev.VerificationChanged("shop-d", phase="running", url=PUNISH, attempt=2, at_ms=NOW - 5 * SEC),
     ])

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 
 from core.logsink import LogSink
 from tui.app import XianyuApp
+from core.control import Control
 from tui.backend import ServiceBackend
 from tui.feed import EventFeed, LogLines
 
@@ -29,7 +30,7 @@ def dashboard(service: Any, with_log: bool = False) -> XianyuApp:
         logging.getLogger().addHandler(lines)
         logging.getLogger("xianyu").setLevel(logging.INFO)
         service.bus.add(LogSink())
-    return XianyuApp(ServiceBackend(service), feed, lines)
+    return XianyuApp(ServiceBackend(Control(service)), feed, lines)
 
 
 def notification_hook() -> tuple[list[str], Callable[[Any], None]]:

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from core import events as ev
+from core.clock import now_ms
 from tests.service.conftest import BUYER, BUYER2, Env
 from tests.service.support import wait_until
 from tests.tui.pilot import cell, dashboard, detach_log, notification_hook, rows, select_row, text_of, until
@@ -57,10 +58,10 @@ def test_start_stop_restart_from_the_accounts_table(env: Env) -> None:
             await until(lambda: ("shop-b",) in starts, what="manager.start called")
             await until(lambda: cell(app, "accounts", "shop-b", "state") == "online")
 
-            onlines = len(run.events.of(ev.StateChanged, "shop-b", state=ev.ONLINE))
+            onlines = len(run.events.of(ev.StateChanged, "shop-b", state=ev.AccountState.ONLINE))
             await pilot.press("r")
             await until(lambda: restarts == [("shop-b",)], what="manager.restart called")
-            await until(lambda: len(run.events.of(ev.StateChanged, "shop-b", state=ev.ONLINE)) > onlines)
+            await until(lambda: len(run.events.of(ev.StateChanged, "shop-b", state=ev.AccountState.ONLINE)) > onlines)
             await until(lambda: cell(app, "accounts", "shop-b", "state") == "online")
             assert rows(app, "accounts") == ["shop-a", "shop-b"]  # stable keys and order throughout
 
@@ -71,9 +72,9 @@ def test_inbox_filters_open_a_chat_and_reply_by_hand(env: Env) -> None:
     account = env.seller("shop-a", keywords=[{"match": "包邮", "reply": "包邮的，拍下就发"}], takeover_minutes=5)
     run = env.start([account])
     unb = env.unb("shop-a")
-    sends, pauses = spy(run.svc.manager, "send_manual"), spy(run.svc.manager.pipeline, "pause")
-    resumes = spy(run.svc.manager.pipeline, "resume")
     app = dashboard(run.svc)
+    sends, pauses = spy(app.backend.control, "send_manual"), spy(run.svc.replies.takeover, "pause")
+    resumes = spy(run.svc.replies.takeover, "resume")
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -104,14 +105,14 @@ def test_inbox_filters_open_a_chat_and_reply_by_hand(env: Env) -> None:
             await pilot.press(*"今天发货", "enter")
             await until(lambda: sends == [("shop-a", answered, BUYER, "今天发货")], what="send_manual called")
             wait_until(lambda: any(m["text"] == "今天发货" for m in env.ctl.sent_in(unb, answered)))
-            assert run.store.paused_until("shop-a", answered, ev.now_ms()) is not None
+            assert answered in {p.cid for p in run.store.chats.pauses(now_ms(), "shop-a")}
             await until(lambda: "bot paused" in text_of(app, "#chat-head"))
             await until(lambda: len(rows(app, "history")) == 3)
 
             await pilot.press("u")
-            await until(lambda: resumes == [("shop-a", answered)], what="pipeline.resume called")
+            await until(lambda: resumes == [("shop-a", answered)], what="takeover.resume called")
             await until(lambda: "bot answering" in text_of(app, "#chat-head"))
-            assert run.store.paused_until("shop-a", answered, ev.now_ms()) is None
+            assert answered not in {p.cid for p in run.store.chats.pauses(now_ms(), "shop-a")}
 
             await pilot.press("p")
             await until(lambda: len(pauses) == 2 and pauses[-1][:3] == ("shop-a", answered, 5))
@@ -219,7 +220,7 @@ def test_a_new_dashboard_shows_today_and_recent_chats_from_storage(env: Env) -> 
     answered = env.ctl.message(unb, BUYER, "包邮吗", buyer_nick="爱吃草莓的熊")["cid"]
     silent = env.ctl.message(unb, BUYER2, "你好")["cid"]
     wait_until(lambda: run.events.of(ev.ReplySent, "shop-a") and run.events.of(ev.MessageDecided, "shop-a"))
-    run.svc.manager.pipeline.pause("shop-a", silent, 5, "test")
+    run.svc.replies.takeover.pause("shop-a", silent, 5, "test")
     app = dashboard(run.svc)
 
     async def drive() -> None:

@@ -51,7 +51,7 @@ def test_manual_verification_from_the_dashboard(env: Env) -> None:
             await pilot.press(*"cna=abc; t=123", "enter")
             await until(lambda: any("cookie not accepted" in n for n in notes))
             assert all("abc" not in n for n in notes)  # the pasted value is never echoed
-            assert run.state("shop-a") == ev.NEEDS_VERIFICATION
+            assert run.state("shop-a") == ev.AccountState.NEEDS_VERIFICATION
 
             env.ctl.fault(ua, "slider_reject", 0)
             x5sec = manual_x5sec(env, url)  # … solves the slider there, and pastes the cookie
@@ -60,7 +60,7 @@ def test_manual_verification_from_the_dashboard(env: Env) -> None:
             app.screen.query_one("#text").value = f"{fresh}; x5sec={x5sec}"  # a paste is one insert
             await pilot.press("enter")
             await until(lambda: len(set_cookie) == 2 and set_cookie[-1][0] == "shop-a")
-            await until(lambda: run.state("shop-a") == ev.ONLINE, 15)
+            await until(lambda: run.state("shop-a") == ev.AccountState.ONLINE, 15)
             await until(lambda: rows(app, "waiting") == [])
             assert fresh[-12:] not in "\n".join(notes)
 

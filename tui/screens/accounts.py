@@ -8,7 +8,7 @@ from typing import Any
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from core.session import Snapshot
+from core.session.loop import Snapshot
 from tui.format import age, clip, left, masked_id, state_cell
 from tui.screens.common import Cells, TableScreen
 

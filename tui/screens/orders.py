@@ -31,7 +31,7 @@ def order_key(order: Any) -> str:
 
 def order_cells(order: Any) -> Cells:
     codes = ", ".join(unit.code for unit in order.units)
-    return (clock(order.updated_ms), clip(order.account_id, 14), order.order_id, clip(order.buyer_nick, 12),
+    return (clock(order.updated_at_ms), clip(order.account_id, 14), order.order_id, clip(order.buyer_nick, 12),
             clip(order.item_title or order.item_id or "", 20), (order.status, STATUS_STYLES.get(order.status, "")),
             (order.delivery_state, DELIVERY_STYLES.get(order.delivery_state, "")), clip(codes, 16),
             clip(order.reason, 40))

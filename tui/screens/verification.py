@@ -65,7 +65,7 @@ class VerificationScreen(Screen):
         now = app.clock()
         queued = {account: n for n, account in enumerate(status.queued, 1)}
         held = [s for s in app.snapshots
-                if s.state == ev.NEEDS_VERIFICATION or s.account_id in status.busy or s.account_id in queued]
+                if s.state == ev.AccountState.NEEDS_VERIFICATION or s.account_id in status.busy or s.account_id in queued]
         self.query_one("#slots", Static).update(Text.assemble(
             ("browser slots ", "dim"), (f"{len(status.busy)}/{status.limit} busy", "bold"),
             (f", {len(status.queued)} queued", "bold" if status.queued else ""),

@@ -31,9 +31,13 @@ from typing import Any
 
 from core import events as ev
 from core.backoff import Backoff
+from core.catalog import Catalog
+from core.clock import now_ms
 from core.config import DeliveryRule, Settings
-from core.delivery import (
-    already_delivered,
+from core.errors import DeliveryFailed, OrderActionError, SendFailed
+from core.goofish.errors import GoofishError
+from core.goofish.messages import Event as ImEvent
+from core.orders.delivery import (
     mask_code,
     rule_for,
     send_unit,
@@ -41,13 +45,10 @@ from core.delivery import (
     unit_code,
     unit_text,
 )
-from core.errors import DeliveryFailed, OrderActionError, SendFailed
-from core.goofish.errors import GoofishError
-from core.goofish.messages import Event as ImEvent
-from core.pipeline import ITEM_CACHE_MS
-from core.session import Session
-from storage import DeliveryState, DeliveryUnit, OrderRecord, Store
-from storage.orders import ACTIVE_STATES, ENDED_STATUSES
+from core.orders.states import ACTIVE, ENDED, DeliveryState, apply_notice, release
+from core.session.history import already_sent
+from core.session.loop import ImSession
+from storage import DeliveryUnit, OrderRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,9 @@ OFFLINE_RETRY_MS = 1_000  # the account is not online (yet): look again soon, wi
 RETRY_CAP_SECONDS = 600.0
 WORKERS = 4
 STOP_WAIT_SECONDS = 3.0  # service stop must stay within design §2's 5 s
-# Later states rank higher; a notice moves an order only forward. closed and refund end it either way.
-STATUS_RANK = {"unpaid": 0, "paid": 1, "shipped": 2, "completed": 3, "closed": 4, "refund": 4}
 
 _HOST = socket.gethostname()
 _PID = os.getpid()
-
-
-def accepts(previous: str | None, status: str) -> bool:
-    """Does a notice saying ``status`` move an order that is ``previous``? (Repeats and stale ones do not.)"""
-    return previous is None or STATUS_RANK.get(status, -1) > STATUS_RANK.get(previous, -1)
 
 
 @dataclass(frozen=True)
@@ -75,7 +69,7 @@ class UnitView:
     state: str  # reserved | sent | cancelled
     code: str  # masked
     attempts: int
-    sent_ms: int | None
+    sent_at_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ class OrderView:
     status: str
     delivery_state: str  # none | pending | reserved | sent | failed | cancelled
     reason: str
-    updated_ms: int
+    updated_at_ms: int
     units: tuple[UnitView, ...]
 
 
@@ -116,13 +110,14 @@ def holder_alive(owner: str) -> bool:
 class Orders:
     """The service's orders: `service.orders`. Thread-safe; the TUI calls recent/retry/resend."""
 
-    def __init__(self, store: Store, bus: ev.EventBus, rules_for: Callable[[str], tuple[DeliveryRule, ...] | None],
-                 session_for: Callable[[str], Session | None], settings: Callable[[], Settings]) -> None:
+    def __init__(self, store: Store, bus: ev.EventBus, sessions: Any,
+                 rules_for: Callable[[str], tuple[DeliveryRule, ...] | None], settings: Callable[[], Settings]) -> None:
         self._store = store
         self._db = store.orders
+        self._catalog = Catalog(store)
         self._bus = bus
         self._rules_for = rules_for
-        self._session_for = session_for
+        self._session_for = sessions.get
         self._settings = settings
         self._stop = threading.Event()
         self._kick = threading.Event()
@@ -136,7 +131,7 @@ class Orders:
     def start(self) -> None:
         """Start the scan. Its first round is the recovery: deliveries a stopped (or killed) process left
         pending or reserved are due at once."""
-        unfinished = self._db.due(ev.now_ms() + LEASE_MS)
+        unfinished = self._db.due(now_ms() + LEASE_MS, ACTIVE)
         if unfinished:
             log.info("resuming %d unfinished deliveries (reserved codes are sent again, never replaced)",
                      len(unfinished))
@@ -164,28 +159,27 @@ class Orders:
 
     # ---- the pipeline's hook --------------------------------------------------------------------------------
 
-    def on_order_event(self, session: Session, event: ImEvent) -> None:
+    def on_notice(self, session: ImSession, event: ImEvent) -> None:
         """A trade card or notice (on a handler thread). Idempotent: a repeat changes nothing."""
         if not event.order_id or not event.order_status:
             return
         account_id = session.account_id
-        if event.sender_id and event.sender_id == session.auth.unb:
+        if event.sender_id and event.sender_id == session.credentials.unb:
             return  # this account is the buyer of that order: the seller's account delivers, not us
         rule = rule_for(self._rules_for(account_id) or (), event.item_id)
-        now = ev.now_ms()
-        change = self._db.record_status(
-            account_id=account_id, order_id=event.order_id, status=event.order_status, at_ms=now, accept=accepts,
-            deliver_at_ms=None if rule is None else now + int(rule.delay * 1000),
-            no_rule_reason="no delivery rule for this item", message_id=event.message_id or "",
-            cid=event.cid or "", buyer_id=event.sender_id or "",
-            buyer_nick=event.sender_nick or self._buyer_nick(account_id, event.cid), item_id=event.item_id)
+        now = now_ms()
+        known = {"cid": event.cid or "", "buyer_id": event.sender_id or "", "item_id": event.item_id,
+                 "buyer_nick": event.sender_nick or self._buyer_nick(account_id, event.cid)}
+        with self._db.edit(account_id, event.order_id) as tx:
+            change = apply_notice(tx, event.order_status, now, None if rule is None else now + int(rule.delay * 1000),
+                                  "no delivery rule for this item", event.message_id or "", known)
         order = change.order
         if change.applied:
             self._bus.emit(ev.OrderChanged(account_id, order_id=order.order_id, status=order.status,
                                            previous=change.previous, item_id=order.item_id,
                                            buyer_nick=order.buyer_nick))
         self._emit_cancelled(order, change.cancelled)
-        if order.delivery_state in ACTIVE_STATES:
+        if order.delivery_state in ACTIVE:
             self.kick()
 
     def is_delivery_echo(self, account_id: str, event: ImEvent) -> bool:
@@ -198,7 +192,7 @@ class Orders:
         """Cards carry no buyer nick; the buyer's own messages in the chat do."""
         if not cid:
             return ""
-        rows = self._store.recent_messages(account_id, cid, limit=20)
+        rows = self._store.messages.recent(account_id, cid, limit=20)
         return next((m.sender_nick for m in rows if m.kind == "chat" and m.sender_nick), "")
 
     # ---- what the dashboard calls ------------------------------------------------------------------------------
@@ -219,10 +213,10 @@ class Orders:
         delivery rule is tried too (the seller may have added one since)."""
         order = self._one(order_id)
         never_started = order.delivery_state == DeliveryState.NONE and order.status == "paid"
-        if order.delivery_state not in (DeliveryState.FAILED, *ACTIVE_STATES) and not never_started:
+        if order.delivery_state not in (DeliveryState.FAILED, *ACTIVE) and not never_started:
             raise OrderActionError(f"order {order_id}: delivery is {order.delivery_state}, nothing to retry")
-        self._db.update_order(order.account_id, order.order_id, delivery_state=DeliveryState.PENDING.value,
-                              attempts=0, next_try_ms=0, reason="retry requested", updated_ms=ev.now_ms())
+        self._db.update(order.account_id, order.order_id, delivery_state=DeliveryState.PENDING.value,
+                        attempts=0, next_try_at_ms=0, reason="retry requested", updated_at_ms=now_ms())
         self._bus.emit(ev.DeliveryChanged(order.account_id, order_id=order_id, unit=0, state="retrying",
                                           reason="retry requested"))
         self.kick()
@@ -245,7 +239,8 @@ class Orders:
                     raise SendFailed("account is not running")
                 send_unit(session, order.cid, order.buyer_id, unit.kind, unit.code or "", unit.text)
                 if unit.state == DeliveryState.RESERVED:
-                    self._db.mark_unit_sent(order.account_id, order.order_id, unit.unit, ev.now_ms())
+                    self._db.mark_unit_sent(order.account_id, order.order_id, unit.unit, now_ms(),
+                                        from_state=DeliveryState.RESERVED, to_state=DeliveryState.SENT)
                 self._unit_event(order, unit, "sent", "resent by the seller")
             except SendFailed as exc:
                 self._unit_event(order, unit, "failed", f"resend failed: {exc}")
@@ -268,7 +263,7 @@ class Orders:
             self._kick.clear()
 
     def _scan(self) -> None:
-        for key in self._db.due(ev.now_ms()):
+        for key in self._db.due(now_ms(), ACTIVE):
             with self._inflight_lock:
                 if key in self._inflight:
                     continue
@@ -294,7 +289,7 @@ class Orders:
     def deliver(self, account_id: str, order_id: str) -> None:
         """One pass over an order's delivery, as its only worker (or nothing, when another worker has it)."""
         owner = f"{_HOST}/{_PID}/{uuid.uuid4().hex[:12]}"
-        order = self._db.claim(account_id, order_id, owner, ev.now_ms(), LEASE_MS, holder_alive)
+        order = self._claim(account_id, order_id, owner)
         if order is None:
             return
         try:
@@ -306,21 +301,35 @@ class Orders:
         except Exception as exc:
             log.exception("%s: order %s: delivery pass crashed", account_id, order_id)
             changes = self._failed_try(order, f"internal error: {type(exc).__name__}")
-        released = self._db.release(account_id, order_id, owner, ev.now_ms(), **changes)
+        with self._db.edit(account_id, order_id) as tx:
+            cancelled = release(tx, owner, now_ms(), changes)
+            released = tx.order
+        assert released is not None
         if "attempts" in changes:  # a failed try: said once the row says so (the dashboard reads the row)
-            failed = released.order.delivery_state == DeliveryState.FAILED
+            failed = released.delivery_state == DeliveryState.FAILED
             self._bus.emit(ev.DeliveryChanged(account_id, order_id=order_id, unit=0,
                                               state="failed" if failed else "retrying", reason=changes["reason"]))
-        self._emit_cancelled(released.order, released.cancelled)
+        self._emit_cancelled(released, cancelled)
+
+    def _claim(self, account_id: str, order_id: str, owner: str) -> OrderRecord | None:
+        """Make `owner` the order's only worker; None when another live worker holds it or nothing is left to do.
+        Compare-and-swap on the lease seen, so two claimers cannot both win."""
+        order = self._db.get(account_id, order_id)
+        if order is None or order.delivery_state not in ACTIVE:
+            return None
+        held = order.lease_owner and order.lease_owner != owner
+        if held and order.lease_until_ms > now_ms() and holder_alive(order.lease_owner):
+            return None
+        return self._db.take_lease(order, owner, now_ms() + LEASE_MS, ACTIVE)
 
     def _pass(self, order: OrderRecord, owner: str) -> dict[str, Any]:
-        if order.status in ENDED_STATUSES:
+        if order.status in ENDED:
             return {}  # release cancels what is unsent
         session = self._session_for(order.account_id)
-        if session is None or session.state != ev.ONLINE:
-            return {"next_try_ms": ev.now_ms() + OFFLINE_RETRY_MS, "reason": "waiting for the account to be online"}
+        if session is None or session.state != ev.AccountState.ONLINE:
+            return {"next_try_at_ms": now_ms() + OFFLINE_RETRY_MS, "reason": "waiting for the account to be online"}
         if not order.cid or not order.buyer_id:  # known only from a trade card; a red reminder lacks them
-            return {"next_try_ms": ev.now_ms() + OFFLINE_RETRY_MS, "reason": "waiting for the order's trade card"}
+            return {"next_try_at_ms": now_ms() + OFFLINE_RETRY_MS, "reason": "waiting for the order's trade card"}
         rule = rule_for(self._rules_for(order.account_id) or (), order.item_id)
         if rule is None:
             return {"delivery_state": DeliveryState.NONE.value, "reason": "no delivery rule for this item"}
@@ -331,54 +340,41 @@ class Orders:
             # Each unit may take a while (API tries, send timeouts): keep the lease ahead of the work, and stop
             # if another worker took it over meanwhile.
             if self._stop.is_set():  # the service is stopping: the next start carries on from here
-                return {"reason": "service stopped during delivery", "next_try_ms": 0}
-            if not self._db.renew(order.account_id, order.order_id, owner, ev.now_ms() + LEASE_MS):
+                return {"reason": "service stopped during delivery", "next_try_at_ms": 0}
+            if not self._db.renew_lease(order.account_id, order.order_id, owner, now_ms() + LEASE_MS):
                 raise DeliveryFailed("another worker took this delivery over")
             unit = self._reserve(order, rule, unit_no)
             if unit.state == DeliveryState.RESERVED:
                 self._send(session, order, unit)
         if rule.confirm == "after":
             order = self._confirm(session, order)
-        return {"delivery_state": DeliveryState.SENT.value, "reason": "", "next_try_ms": 0}
+        return {"delivery_state": DeliveryState.SENT.value, "reason": "", "next_try_at_ms": 0}
 
-    def _details(self, session: Session, order: OrderRecord) -> OrderRecord:
+    def _details(self, session: ImSession, order: OrderRecord) -> OrderRecord:
         """Quantity (and seller check) from the order detail, the item's title for templates; asked once."""
         if order.quantity is not None:
             return order
-        info = session.auth.mtop.order_detail(order.order_id)
+        info = session.credentials.mtop.order_detail(order.order_id)
         seller = _seller_of(info.raw)
-        if seller and seller != session.auth.unb:
+        if seller and seller != session.credentials.unb:
             raise DeliveryFailed("the order's item belongs to another seller")
         title = order.item_title or self._item_title(session, order.item_id)
-        updated = self._db.update_order(order.account_id, order.order_id, quantity=max(info.quantity or 1, 1),
+        updated = self._db.update(order.account_id, order.order_id, quantity=max(info.quantity or 1, 1),
                                         item_title=title)
         assert updated is not None
         return updated
 
-    def _item_title(self, session: Session, item_id: str | None) -> str:
-        if not item_id:
-            return ""
-        cached = self._store.get_item(item_id)
-        if cached is not None and ev.now_ms() - cached.fetched_at_ms < ITEM_CACHE_MS:
-            return cached.title
-        try:
-            item = session.auth.mtop.item_detail(item_id)
-        except GoofishError as exc:  # a template with a blank title beats no delivery
-            log.warning("%s: item %s detail failed: %s", session.account_id, item_id, exc)
-            return ""
-        # The same cache the reply templates read: one detail call per item, not one per order.
-        self._store.put_item(item_id, title=item.title, price=item.price or "", desc=item.desc,
-                             quantity=item.quantity, fetched_at_ms=ev.now_ms())
-        return item.title
+    def _item_title(self, session: ImSession, item_id: str | None) -> str:
+        return self._catalog.item(session.credentials.mtop, item_id, session.account_id).title if item_id else ""
 
-    def _confirm(self, session: Session, order: OrderRecord) -> OrderRecord:
+    def _confirm(self, session: ImSession, order: OrderRecord) -> OrderRecord:
         if order.shipment_confirmed:
             return order
         try:
-            session.auth.mtop.confirm_shipment(order.order_id)
+            session.credentials.mtop.confirm_shipment(order.order_id)
         except GoofishError as exc:
             raise DeliveryFailed(f"confirm shipment failed: {exc}") from exc
-        updated = self._db.update_order(order.account_id, order.order_id, shipment_confirmed=True)
+        updated = self._db.update(order.account_id, order.order_id, shipment_confirmed=True)
         assert updated is not None
         return updated
 
@@ -390,43 +386,53 @@ class Orders:
             values = template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no, code)
             return unit_text(rule, values, first, last)
 
-        now = ev.now_ms()
-        existing = self._db.units(order.account_id, [order.order_id])
-        unit = next((u for u in existing if u.unit == unit_no), None)
-        if unit is not None:
-            return unit
+        with self._db.edit(order.account_id, order.order_id) as tx:
+            reserved = tx.unit(unit_no)
+            if reserved is not None:
+                return reserved
+            reserved = self._reserve_in(tx, order, rule, unit_no, render)
         if rule.kind == "stock":
-            reserved = self._db.reserve_stock_unit(order.account_id, order.order_id, unit_no, rule.source, render,
-                                                   now)
-            if reserved is None:
-                raise DeliveryFailed(f"stock {rule.source} is empty")
             self._check_stock(order.account_id, rule)
-        else:
-            values = template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no)
-            code = unit_code(rule, values)
-            reserved = self._db.reserve_unit(order.account_id, order.order_id, unit_no, rule.kind, code,
-                                             render(code), now)
         if order.delivery_state == DeliveryState.PENDING:
-            self._db.update_order(order.account_id, order.order_id, delivery_state=DeliveryState.RESERVED.value)
+            self._db.update(order.account_id, order.order_id, delivery_state=DeliveryState.RESERVED.value)
         self._unit_event(order, reserved, "reserved", "")
         return reserved
 
-    def _send(self, session: Session, order: OrderRecord, unit: DeliveryUnit) -> None:
-        if unit.attempts > 0 and already_delivered(session, order.cid, unit.text, unit.reserved_ms):
+    @staticmethod
+    def _reserve_in(tx: Any, order: OrderRecord, rule: DeliveryRule, unit_no: int,
+                    render: Callable[[str], str]) -> DeliveryUnit:
+        """The unit's row and its code, in the order's transaction: a stock code taken with it, or a code from
+        elsewhere (a text, an API answer, an image)."""
+        now = now_ms()
+        if rule.kind == "stock":
+            picked = tx.take_code(rule.source, unit_no)
+            if picked is None:
+                raise DeliveryFailed(f"stock {rule.source} is empty")
+            code_id, code = picked
+            return tx.add_unit(unit_no, kind="stock", code=code, text=render(code),
+                               state=DeliveryState.RESERVED.value, now_ms=now, stock_code_id=code_id)
+        quantity = order.quantity or 1
+        code = unit_code(rule, template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no))
+        return tx.add_unit(unit_no, kind=rule.kind, code=code, text=render(code), state=DeliveryState.RESERVED.value,
+                           now_ms=now)
+
+    def _send(self, session: ImSession, order: OrderRecord, unit: DeliveryUnit) -> None:
+        if unit.attempts > 0 and already_sent(session, order.cid, unit.text, unit.reserved_at_ms, wait_online=0):
             log.info("%s: order %s unit %d was delivered before the restart; not sending it twice",
                      order.account_id, order.order_id, unit.unit)
         else:
-            self._db.note_attempt(order.account_id, order.order_id, unit.unit, ev.now_ms())
+            self._db.note_attempt(order.account_id, order.order_id, unit.unit, now_ms())
             send_unit(session, order.cid, order.buyer_id, unit.kind, unit.code or "", unit.text)
-        if self._db.mark_unit_sent(order.account_id, order.order_id, unit.unit, ev.now_ms()):
+        if self._db.mark_unit_sent(order.account_id, order.order_id, unit.unit, now_ms(),
+                                        from_state=DeliveryState.RESERVED, to_state=DeliveryState.SENT):
             self._unit_event(order, unit, "sent", "")
 
     def _check_stock(self, account_id: str, rule: DeliveryRule) -> None:
         if rule.low_stock <= 0:
             return
-        left = self._db.available(rule.source)
+        left = self._store.stock.available(rule.source)
         low = left <= rule.low_stock
-        if self._db.set_low(rule.source, low) and low:
+        if self._store.stock.set_low(rule.source, low) and low:
             self._bus.emit(ev.StockLow(account_id, stock=rule.source, left=left, threshold=rule.low_stock))
 
     def _failed_try(self, order: OrderRecord, reason: str) -> dict[str, Any]:
@@ -437,7 +443,7 @@ class Orders:
             return {"delivery_state": DeliveryState.FAILED.value, "reason": reason, "attempts": attempts}
         backoff = Backoff(settings.delivery_retry_seconds, max(RETRY_CAP_SECONDS, settings.delivery_retry_seconds))
         delay_ms = int(backoff.next_delay(attempts) * 1000)
-        return {"reason": reason, "attempts": attempts, "next_try_ms": ev.now_ms() + delay_ms}
+        return {"reason": reason, "attempts": attempts, "next_try_at_ms": now_ms() + delay_ms}
 
     # ---- events -------------------------------------------------------------------------------------------------
 
@@ -454,8 +460,8 @@ def _view(order: OrderRecord, units: list[DeliveryUnit]) -> OrderView:
     return OrderView(
         account_id=order.account_id, order_id=order.order_id, buyer_nick=order.buyer_nick or order.buyer_id,
         item_id=order.item_id, item_title=order.item_title, status=order.status,
-        delivery_state=order.delivery_state, reason=order.reason, updated_ms=order.updated_ms,
-        units=tuple(UnitView(u.unit, u.state, mask_code(u.code), u.attempts, u.sent_ms) for u in units))
+        delivery_state=order.delivery_state, reason=order.reason, updated_at_ms=order.updated_at_ms,
+        units=tuple(UnitView(u.unit, u.state, mask_code(u.code), u.attempts, u.sent_at_ms) for u in units))
 
 
 def _seller_of(detail: Any) -> str | None:

@@ -6,7 +6,7 @@
   response field), the image URL. Stock codes are taken in storage (in the reservation's transaction).
 * `unit_text` is the whole message of a unit: before-text for the first, the rule's message around the code,
   after-text for the last. It is fixed when the unit is reserved, so a resend is the very same message.
-* `send_unit` sends it; `already_delivered` asks the chat history after a send whose answer was lost.
+* `send_unit` sends it (after a send whose answer was lost, core/session/history.py asks the chat first).
 
 Codes never reach a log or an exception text: errors name the rule and the HTTP status, not the answer.
 """
@@ -26,10 +26,9 @@ from core.config import DeliveryRule, render_template
 from core.errors import DeliveryFailed
 from core.goofish import frames
 from core.goofish.cookies import mask
-from core.session import Session
+from core.session.loop import ImSession
 
 API_BACKOFF = Backoff(base=0.5, cap=5.0)
-HISTORY_SLACK_MS = 5_000  # server and local clocks may differ a little
 
 
 def rule_for(rules: tuple[DeliveryRule, ...], item_id: str | None) -> DeliveryRule | None:
@@ -110,17 +109,10 @@ def _code_in(body: str, field: str | None) -> str:
     return code
 
 
-def send_unit(session: Session, cid: str, to_id: str, kind: str, code: str, text: str) -> None:
+def send_unit(session: ImSession, cid: str, to_id: str, kind: str, code: str, text: str) -> None:
     """Send one unit's message (an image unit: the image, then its caption). Raises SendFailed."""
     if kind == "image":
-        session.request(frames.send_image_frame(cid, to_id, session.auth.unb, code, 0, 0))
+        session.request(frames.send_image_frame(cid, to_id, session.credentials.unb, code, 0, 0))
         if not text:
             return
     session.send_text(cid, to_id, text)
-
-
-def already_delivered(session: Session, cid: str, text: str, since_ms: int) -> bool:
-    """Did a send of ``text`` reach the chat since ``since_ms``? (Raises SendFailed when it cannot ask.)"""
-    if not text:
-        return False  # an image without caption cannot be recognised in the history: resend it
-    return session.was_delivered(cid, text, since_ms - HISTORY_SLACK_MS)

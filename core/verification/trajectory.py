@@ -80,7 +80,3 @@ def _pauses(count: int, rng: random.Random, bounds: tuple[float, float]) -> list
     if len(set(pauses)) == 1:
         pauses[-1] += 7.0
     return pauses
-
-
-def duration_ms(steps: tuple[Step, ...]) -> float:
-    return sum(step.pause_ms for step in steps)

@@ -4,7 +4,7 @@
       ↑                                                                              │
       └──────────── jittered backoff ←── close / error / heartbeat timeout ──────────┘
 
-Every push is ACKed before it is handled, and every item of it is handed to the pipeline. ``recv`` has a
+Every push is ACKed before it is handled, and every item of it is handed to the replies stage (`on_message`). ``recv`` has a
 timeout so the loop notices its stop Event and an overdue heartbeat; ``stop()`` also aborts the socket
 so a blocked ``recv`` returns at once. Heartbeats are *sent* by the scheduler (``heartbeat()``), the
 reply is matched here. Risk control and a dead login leave the loop in a waiting state instead of
@@ -24,23 +24,22 @@ from typing import Any
 import websocket
 
 from core import events as ev
-from core.auth import AccountAuth
 from core.backoff import Backoff
-from core.connection import Channel, WsOptions, open_socket
+from core.clock import now_ms
+from core.credentials.account import AccountCredentials
 from core.errors import RegisterRejected, SendFailed
 from core.goofish import frames
 from core.goofish.decode import decode_item
 from core.goofish.errors import FrameError, GoofishError, RiskControl, SessionExpired
 from core.goofish.frames import Push, Response, parse_frame, push_items, sync_position
-from core.goofish.history import history_entries
 from core.goofish.messages import Event as ImEvent
+from core.session.answers import Answered, Answers, Waiter
+from core.session.connection import Channel, WsOptions, open_socket
 
 log = logging.getLogger(__name__)
 
 # How long the loop may sit in recv before it re-checks its stop flag and heartbeat deadline.
 RECV_TICK = 5.0
-# How many recent messages of a chat to look through when checking an ambiguous send.
-HISTORY_CHECK = 20
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
 # While events wait for a free handler, how often the socket loop offers them again.
@@ -76,33 +75,17 @@ class Snapshot:
     last_error: str
 
 
-Answered = Callable[["SendFailed | None"], None]
-
-
-class _Waiter:
-    """A request waiting for the server's answer: a blocked sender (``done``) or a callback (``on_answer``,
-    run on the socket thread, with a deadline the read loop enforces)."""
-
-    __slots__ = ("done", "response", "on_answer", "deadline")
-
-    def __init__(self, on_answer: Answered | None = None, deadline: float = 0.0) -> None:
-        self.done = threading.Event()
-        self.response: Response | None = None
-        self.on_answer = on_answer
-        self.deadline = deadline
-
-
-class Session:
-    def __init__(self, account_id: str, alias: str, auth: AccountAuth, ws_options: WsOptions,
+class ImSession:
+    def __init__(self, account_id: str, alias: str, auth: AccountCredentials, ws_options: WsOptions,
                  tuning: SessionTuning, bus: ev.EventBus,
-                 on_message: Callable[[Session, ImEvent], bool],
-                 on_synced: Callable[[Session, int], None],
-                 verifier: Callable[[Session, RiskControl], bool] | None = None,
-                 on_online: Callable[[Session], None] | None = None,
+                 on_message: Callable[[ImSession, ImEvent], bool],
+                 on_synced: Callable[[ImSession, int], None],
+                 verifier: Callable[[ImSession, RiskControl], bool] | None = None,
+                 on_online: Callable[[ImSession], None] | None = None,
                  initial_sync_pts: int = 0) -> None:
         self.account_id = account_id
         self.alias = alias
-        self.auth = auth
+        self.credentials = auth
         self._ws_options = ws_options
         self._tuning = tuning
         self._bus = bus
@@ -116,12 +99,11 @@ class Session:
         self._on_online = on_online
         self._ws: Channel | None = None
         self._ws_lock = threading.Lock()  # guards the _ws reference; Channel guards the socket's I/O
-        self._waiters: dict[str, _Waiter] = {}
-        self._waiters_lock = threading.Lock()
+        self._answers = Answers(tuning.send_timeout)
         self._heartbeat_mid: str | None = None
         self._heartbeat_sent = 0.0
-        self.state = ev.STOPPED
-        self.since_ms = ev.now_ms()
+        self.state = ev.AccountState.STOPPED
+        self.since_ms = now_ms()
         self.last_heartbeat_ms: int | None = None
         self.last_error = ""
         self.messages_in = 0
@@ -139,7 +121,7 @@ class Session:
     def run(self) -> None:
         """The pool thread's body: connect, serve, back off, until stop()."""
         attempt = 0
-        self._set_state(ev.STARTING, "starting")
+        self._set_state(ev.AccountState.STARTING, "starting")
         while not self._stop.is_set():
             self._went_online = False
             try:
@@ -150,7 +132,7 @@ class Session:
                     continue
                 break
             except SessionExpired:
-                self._set_state(ev.LOGIN_REQUIRED, "login expired: paste a fresh cookie for this account")
+                self._set_state(ev.AccountState.LOGIN_REQUIRED, "login expired: paste a fresh cookie for this account")
                 self._stop.wait(RISK_RETRY)
                 continue
             except (GoofishError, websocket.WebSocketException, OSError, SendFailed) as exc:
@@ -163,9 +145,9 @@ class Session:
             # A connection that got online starts the backoff over; one that never did climbs it.
             attempt = 1 if self._went_online else attempt + 1
             delay = self._tuning.backoff.next_delay(attempt)
-            self._set_state(ev.BACKOFF, f"{reason}; retry in {delay:.1f}s")
+            self._set_state(ev.AccountState.BACKOFF, f"{reason}; retry in {delay:.1f}s")
             self._stop.wait(delay)
-        self._set_state(ev.STOPPED, "stopped")
+        self._set_state(ev.AccountState.STOPPED, "stopped")
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -191,7 +173,7 @@ class Session:
         """Scheduler job: send /! (the reply is matched in the recv loop)."""
         with self._ws_lock:
             ws = self._ws
-        if ws is None or self.state != ev.ONLINE:
+        if ws is None or self.state != ev.AccountState.ONLINE:
             return
         frame = frames.heartbeat_frame()
         mid = frame["headers"]["mid"]
@@ -203,7 +185,7 @@ class Session:
             ws.abort()  # the reader sees the dead socket and reconnects
 
     def send_text(self, cid: str, to_id: str, text: str) -> Response:
-        frame = frames.send_text_frame(cid, to_id, self.auth.unb, text)
+        frame = frames.send_text_frame(cid, to_id, self.credentials.unb, text)
         return self.request(frame)
 
     def send_text_nowait(self, cid: str, to_id: str, text: str, on_answer: Answered) -> None:
@@ -211,63 +193,41 @@ class Session:
         ``on_answer(SendFailed)`` when it refused, the connection dropped or no answer came within the
         send timeout. ``on_answer`` runs on this session's socket thread: it must not block. Raises
         SendFailed when the frame could not be written at all (then ``on_answer`` is never called)."""
-        frame = frames.send_text_frame(cid, to_id, self.auth.unb, text)
-        waiter = _Waiter(on_answer, time.monotonic() + self._tuning.send_timeout)
-        self._send_request(frame, waiter)
+        frame = frames.send_text_frame(cid, to_id, self.credentials.unb, text)
+        self._send_request(frame, Waiter(on_answer, time.monotonic() + self._tuning.send_timeout))
 
     def request(self, frame: dict[str, Any]) -> Response:
         """Send one request frame and wait for the server's answer to its mid."""
-        waiter = _Waiter()
-        mid = self._send_request(frame, waiter)
-        try:
-            if not waiter.done.wait(self._tuning.send_timeout):
-                raise SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s", maybe_delivered=True)
-        finally:
-            with self._waiters_lock:
-                self._waiters.pop(mid, None)
-        response = waiter.response
-        if response is None:
-            raise SendFailed("connection lost before the server answered", maybe_delivered=True)
-        refused = _refusal(response)
-        if refused is not None:
-            raise refused
-        return response
+        waiter = Waiter()
+        return self._answers.wait(self._send_request(frame, waiter), waiter)
 
-    def _send_request(self, frame: dict[str, Any], waiter: _Waiter) -> str:
+    def _send_request(self, frame: dict[str, Any], waiter: Waiter) -> str:
         with self._ws_lock:
             ws = self._ws
-        if ws is None or self.state != ev.ONLINE:
+        if ws is None or self.state != ev.AccountState.ONLINE:
             raise SendFailed("account is not online")
         mid = frame["headers"]["mid"]
-        with self._waiters_lock:
-            self._waiters[mid] = waiter
+        self._answers.add(mid, waiter)
         try:
             ws.send(frames.dumps(frame))
         except (websocket.WebSocketException, OSError) as exc:
-            with self._waiters_lock:
-                self._waiters.pop(mid, None)
+            self._answers.drop(mid)
             raise SendFailed(f"socket closed while sending: {_describe(exc)}") from exc
         return mid
 
     def wait_online(self, timeout: float) -> bool:
         return self._online.wait(timeout)
 
-    def was_delivered(self, cid: str, text: str, since_ms: int) -> bool:
-        """Ask the server's chat history whether we already sent ``text`` in ``cid`` since ``since_ms``."""
-        response = self.request(frames.list_messages_frame(cid, count=HISTORY_CHECK))
-        return any(entry.sender_id == self.auth.unb and entry.text == text and entry.created_at >= since_ms
-                   for entry in history_entries(response.body))
-
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.account_id, self.alias, self.auth.unb, self.state, self.since_ms,
-                        self.last_heartbeat_ms, self.auth.token_expires_at_ms, self.messages_in,
+        return Snapshot(self.account_id, self.alias, self.credentials.unb, self.state, self.since_ms,
+                        self.last_heartbeat_ms, self.credentials.token_expires_at_ms, self.messages_in,
                         self.replies_out, self.last_error)
 
     # ---- the loop ----------------------------------------------------------------------------------
 
     def _connect_and_serve(self) -> None:
-        token = self.auth.token()
-        ws = Channel(open_socket(self._ws_options, self.auth.jar.to_header(), self._tuning.connect_timeout))
+        token = self.credentials.token()
+        ws = Channel(open_socket(self._ws_options, self.credentials.jar.to_header(), self._tuning.connect_timeout))
         with self._ws_lock:
             self._ws = ws
         try:
@@ -276,7 +236,7 @@ class Session:
             self._register(ws, token.access_token)
             self._went_online = True
             self.verification_url, self._risk_rounds = None, 0
-            self._set_state(ev.ONLINE, "registered")
+            self._set_state(ev.AccountState.ONLINE, "registered")
             if self._on_online is not None:
                 self._on_online(self)
             self._serve(ws)
@@ -284,11 +244,11 @@ class Session:
             with self._ws_lock:
                 self._ws = None
             self._heartbeat_mid = None
-            self._fail_waiters()
+            self._answers.fail_all()
             ws.close()
 
     def _register(self, ws: Channel, access_token: str) -> None:
-        reg = frames.reg_frame(access_token, self.auth.device_id, self._ws_options.im_user_agent)
+        reg = frames.reg_frame(access_token, self.credentials.device_id, self._ws_options.im_user_agent)
         ws.send(frames.dumps(reg))
         deadline = time.monotonic() + self._tuning.connect_timeout
         while True:
@@ -297,7 +257,7 @@ class Session:
                 break
             self._handle(ws, frame)
         if frame.code != 200:
-            self.auth.forget_token()
+            self.credentials.forget_token()
             body = frame.body if isinstance(frame.body, dict) else {}
             raise RegisterRejected(f"/reg answered {frame.code} {body.get('reason', '')}".strip())
         # Ask for everything after our persisted position; a fresh account asks for the last
@@ -311,8 +271,8 @@ class Session:
         while not self._stop.is_set():
             if self._heartbeat_overdue():
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
-            if self._waiters:
-                self._expire_waiters()
+            if self._answers:
+                self._answers.expire()
             if self._offer_backlog():
                 # Handlers full: try again soon, then less and less often. A hundred sessions retrying
                 # every 5 ms took the CPU the handlers needed to catch up, and the service never did.
@@ -355,7 +315,7 @@ class Session:
             return
         ws.send(frames.dumps(frames.push_ack(frame)))  # ACK first: the server may resend otherwise
         for item in push_items(frame):
-            event = decode_item(item, me=self.auth.unb)
+            event = decode_item(item, me=self.credentials.unb)
             if event.kind == "invalid":
                 log.warning("%s: skipped an undecodable push item: %s", self.account_id, event.error)
                 continue
@@ -383,50 +343,18 @@ class Session:
     def _on_response(self, response: Response) -> None:
         if response.mid == self._heartbeat_mid:
             self._heartbeat_mid = None
-            self.last_heartbeat_ms = ev.now_ms()
+            self.last_heartbeat_ms = now_ms()
             return
-        with self._waiters_lock:
-            waiter = self._waiters.get(response.mid)
-            if waiter is not None and waiter.on_answer is not None:
-                del self._waiters[response.mid]
-        if waiter is None:
-            return
-        if waiter.on_answer is not None:
-            waiter.on_answer(_refusal(response))
-            return
-        waiter.response = response
-        waiter.done.set()
-
-    def _expire_waiters(self) -> None:
-        """Answer callbacks whose server answer is overdue get a timeout (blocked senders time out alone)."""
-        now = time.monotonic()
-        with self._waiters_lock:
-            expired = [(mid, w) for mid, w in self._waiters.items() if w.on_answer is not None and w.deadline < now]
-            for mid, _ in expired:
-                del self._waiters[mid]
-        for _, waiter in expired:
-            assert waiter.on_answer is not None
-            waiter.on_answer(SendFailed(f"no answer within {self._tuning.send_timeout:.0f}s", maybe_delivered=True))
+        self._answers.answer(response)
 
     def _heartbeat_overdue(self) -> bool:
         return (self._heartbeat_mid is not None
                 and time.monotonic() - self._heartbeat_sent > self._tuning.heartbeat_timeout)
 
-    def _fail_waiters(self) -> None:
-        with self._waiters_lock:
-            waiters = list(self._waiters.values())
-            for mid in [mid for mid, w in self._waiters.items() if w.on_answer is not None]:
-                del self._waiters[mid]
-        for waiter in waiters:
-            if waiter.on_answer is not None:
-                waiter.on_answer(SendFailed("connection lost before the server answered", maybe_delivered=True))
-            else:
-                waiter.done.set()  # response stays None: the sender sees "connection lost"
-
     def _handle_risk(self, exc: RiskControl) -> bool:
         """Circuit breaker: hand over to verification instead of retrying the token API."""
         self.verification_url = exc.url
-        self._set_state(ev.NEEDS_VERIFICATION, "risk control (slider verification required)")
+        self._set_state(ev.AccountState.NEEDS_VERIFICATION, "risk control (slider verification required)")
         self._bus.emit(ev.AccountError(self.account_id, message=f"risk control: {exc.url or 'no url'}"))
         self._risk_rounds += 1  # rounds since the account was last online
         if self._verifier is not None and self._verifier(self, exc):
@@ -438,19 +366,19 @@ class Session:
             reason = "automatic verification failed: solve the slider by hand or paste a fresh cookie"
         delay = RISK_BACKOFF.ceiling(self._risk_rounds)
         if self._verifier is not None:
-            self._set_state(ev.NEEDS_VERIFICATION, f"{reason} (next automatic try in {delay / 60:.0f} min)")
+            self._set_state(ev.AccountState.NEEDS_VERIFICATION, f"{reason} (next automatic try in {delay / 60:.0f} min)")
         self._stop.wait(delay)
         return not self._stop.is_set()
 
     def _set_state(self, state: str, reason: str) -> None:
         previous = self.state
-        if state in (ev.BACKOFF, ev.NEEDS_VERIFICATION, ev.LOGIN_REQUIRED):
+        if state in ev.TROUBLED:
             self.last_error = reason
-        if state == previous and state != ev.BACKOFF:
+        if state == previous and state != ev.AccountState.BACKOFF:
             return
         self.state = state
-        self.since_ms = ev.now_ms()
-        if state == ev.ONLINE:
+        self.since_ms = now_ms()
+        if state == ev.AccountState.ONLINE:
             self._online.set()
         else:
             self._online.clear()
@@ -462,12 +390,3 @@ def _describe(exc: BaseException) -> str:
         return f"handshake refused: HTTP {exc.status_code}"
     text = str(exc) or type(exc).__name__
     return text if len(text) < 200 else text[:197] + "…"
-
-
-def _refusal(response: Response) -> SendFailed | None:
-    """None for the server's yes (200), else why it said no."""
-    if response.code == 200:
-        return None
-    body = response.body if isinstance(response.body, dict) else {}
-    reason = body.get("reason") or body.get("message") or body.get("developerMessage") or ""
-    return SendFailed(f"server answered {response.code} {reason}".strip())

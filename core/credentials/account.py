@@ -1,4 +1,4 @@
-"""One account's credentials: cookie jar, device id and IM access token, kept in storage.
+"""`AccountCredentials`: one running account's credentials: cookie jar, device id and IM access token, kept in storage.
 
 The device id is generated once and kept (the upstream bots regenerate it every start, which looks
 like a new device to risk control). The access token is persisted with its expiry and reused across
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from dataclasses import dataclass
 
 import requests
 
-from core.errors import CookieRejected
+from core.clock import now_ms
 from core.goofish import ids
-from core.goofish.cookies import CookieJar, mask
+from core.goofish.cookies import CookieJar
 from core.goofish.endpoints import Endpoints
 from core.goofish.mtop import MtopClient, TokenInfo
 from storage import Store
@@ -32,23 +31,23 @@ def cookie_fingerprint(cookie: str) -> str:
 
 
 @dataclass(frozen=True)
-class AuthSettings:
+class CredentialSettings:
     user_agent: str
     http_timeout: float
     proxy: str | None
 
 
-class AccountAuth:
+class AccountCredentials:
     def __init__(self, account_id: str, cookie: str, store: Store, endpoints: Endpoints,
-                 settings: AuthSettings, http: requests.Session | None = None) -> None:
+                 settings: CredentialSettings, http: requests.Session | None = None) -> None:
         self.account_id = account_id
         self._store = store
         self._lock = threading.Lock()  # guards the token: the session and the refresh job both use it
-        state = store.get_account_state(account_id)
+        state = store.accounts.get(account_id)
         fingerprint = cookie_fingerprint(cookie)
         # The persisted jar holds newer cookies (Set-Cookie merges) than the config, unless the user
         # pasted a new cookie since: then the config wins and the stale jar and token are dropped.
-        persisted = _persisted_jar(state, fingerprint)
+        persisted = persisted_jar(state, fingerprint)
         if persisted is not None:
             self.jar = persisted
             self._token = _stored_token(state)
@@ -61,7 +60,7 @@ class AccountAuth:
         self.mtop = MtopClient(self.jar, endpoints, session=http, user_agent=settings.user_agent,
                                timeout=settings.http_timeout, proxy=settings.proxy,
                                on_cookies_changed=self._persist_jar)
-        store.upsert_account_state(account_id, cookie_jar=self.jar.to_header(), cookie_source=fingerprint,
+        store.accounts.update(account_id, now_ms(), cookie_jar=self.jar.to_header(), cookie_source=fingerprint,
                                    device_id=self.device_id,
                                    access_token=self._token.access_token if self._token else None,
                                    token_expires_at_ms=self._token.expires_at_ms if self._token else None)
@@ -75,7 +74,7 @@ class AccountAuth:
         """A valid access token: the kept one while it has time left, else a fresh one."""
         with self._lock:
             token = self._token
-            if token is not None and token.expires_at_ms - _now_ms() > TOKEN_MARGIN_MS:
+            if token is not None and token.expires_at_ms - now_ms() > TOKEN_MARGIN_MS:
                 return token
         return self.refresh()
 
@@ -84,7 +83,7 @@ class AccountAuth:
         token = self.mtop.login_token(self.device_id)
         with self._lock:
             self._token = token
-        self._store.upsert_account_state(self.account_id, access_token=token.access_token,
+        self._store.accounts.update(self.account_id, now_ms(), access_token=token.access_token,
                                          token_expires_at_ms=token.expires_at_ms)
         return token
 
@@ -92,7 +91,7 @@ class AccountAuth:
         """Scheduler job: renew ahead of expiry — only if the token would lapse within the horizon
         (the next run plus a margin). Needless refreshes are what trips the platform's risk control."""
         expires = self.token_expires_at_ms
-        if expires is not None and expires - _now_ms() > horizon_seconds * 1000 + TOKEN_MARGIN_MS:
+        if expires is not None and expires - now_ms() > horizon_seconds * 1000 + TOKEN_MARGIN_MS:
             return False
         self.refresh()
         return True
@@ -101,7 +100,7 @@ class AccountAuth:
         """The server rejected the token (401 on /reg): never offer it again."""
         with self._lock:
             self._token = None
-        self._store.upsert_account_state(self.account_id, access_token=None, token_expires_at_ms=None)
+        self._store.accounts.update(self.account_id, now_ms(), access_token=None, token_expires_at_ms=None)
 
     def keepalive(self) -> None:
         """hasLogin: keeps the web login warm; its Set-Cookie lands in the jar via the callback."""
@@ -113,45 +112,10 @@ class AccountAuth:
         self._persist_jar(self.jar)
 
     def _persist_jar(self, jar: CookieJar) -> None:
-        self._store.upsert_account_state(self.account_id, cookie_jar=jar.to_header())
+        self._store.accounts.update(self.account_id, now_ms(), cookie_jar=jar.to_header())
 
 
-def pasted_cookies(cookie: str, expected_unb: str | None) -> dict[str, str]:
-    """A cookie a seller pasted (TUI, ``xianyu.py verify``) as name → value, or CookieRejected saying why.
-
-    It must be a logged-in one (``unb`` and the mtop token ``_m_h5_tk``) and, when the account's user id is known,
-    that account's. Messages name what is missing, never a value."""
-    text = cookie.strip()
-    if text.lower().startswith("cookie:"):
-        text = text[len("cookie:"):]
-    jar = CookieJar.parse(text)
-    if not len(jar):
-        raise CookieRejected("that is not a cookie: expected name=value pairs separated by '; '")
-    missing = [name for name in ("unb", "_m_h5_tk") if not jar.get(name)]
-    if missing:
-        raise CookieRejected(f"the cookie has no {' and no '.join(missing)}: copy the whole Cookie header of a "
-                             "logged-in goofish.com tab")
-    if expected_unb and jar.unb != expected_unb:
-        raise CookieRejected(f"the cookie belongs to another account (unb {mask(jar.unb)}, this account is "
-                             f"{mask(expected_unb)})")
-    return dict(jar.items())
-
-
-def stored_unb(store: Store, account_id: str) -> str | None:
-    state = store.get_account_state(account_id)
-    return CookieJar.parse(state.cookie_jar).unb if state is not None and state.cookie_jar else None
-
-
-def merge_stored_cookies(store: Store, account_id: str, cookie: str, cookies: dict[str, str]) -> None:
-    """Merge ``cookies`` into the persisted jar that the next AccountAuth built from ``cookie`` (the configured
-    one) starts from; used while the account is stopped, so no running session overwrites it."""
-    fingerprint = cookie_fingerprint(cookie)
-    jar = _persisted_jar(store.get_account_state(account_id), fingerprint) or CookieJar.parse(cookie)
-    jar.merge(cookies)
-    store.upsert_account_state(account_id, cookie_jar=jar.to_header(), cookie_source=fingerprint)
-
-
-def _persisted_jar(state, fingerprint: str) -> CookieJar | None:
+def persisted_jar(state, fingerprint: str) -> CookieJar | None:
     """The persisted jar, if it grew from the configured cookie (else the user pasted a new one into the config
     since, which wins)."""
     if state is not None and state.cookie_source == fingerprint and state.cookie_jar:
@@ -165,6 +129,3 @@ def _stored_token(state) -> TokenInfo | None:
     return TokenInfo(access_token=state.access_token, expires_at_ms=state.token_expires_at_ms,
                      refresh_token="")
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

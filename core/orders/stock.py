@@ -8,14 +8,13 @@ The codes themselves are never printed.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import Config
-from core.config_schema import name_problem
-from core.delivery import mask_code
+from core.clock import now_ms
+from core.config import Config, name_problem
 from core.errors import StockError
+from core.orders.delivery import mask_code
 from storage import Store
 
 
@@ -46,10 +45,10 @@ def check_name(name: str) -> str:
 def import_codes(store: Store, name: str, path: Path, low_threshold: int) -> Imported:
     codes = read_codes(path) if check_name(name) else []
     unique = list(dict.fromkeys(codes))
-    added, _ = store.orders.import_codes(name, unique, int(time.time() * 1000))
-    available = store.orders.available(name)
+    added, _ = store.stock.import_codes(name, unique, now_ms())
+    available = store.stock.available(name)
     # Refilled above the threshold: the next fall below it is a new crossing, worth a new event.
-    store.orders.set_low(name, low_threshold > 0 and available <= low_threshold)
+    store.stock.set_low(name, low_threshold > 0 and available <= low_threshold)
     return Imported(added, len(codes) - added, available)
 
 
@@ -63,7 +62,7 @@ def low_threshold(config: Config | None, name: str) -> int:
 
 def count_lines(store: Store, name: str | None) -> list[str]:
     """`stock count`: one line per list, "NAME: N left (R reserved, S sent)"."""
-    counts = store.orders.stock_counts(check_name(name) if name else None)
+    counts = store.stock.counts(check_name(name) if name else None)
     if name and name not in counts:
         return [f"{name}: 0 left (no such list yet)"]
     return [f"{list_name}: {c['available']} left ({c['reserved']} reserved, {c['sent']} sent)"
@@ -74,7 +73,7 @@ def count_lines(store: Store, name: str | None) -> list[str]:
 def code_lines(store: Store, name: str) -> list[str]:
     """`stock list NAME`: each code masked, its state, and the order holding it."""
     lines = []
-    for code in store.orders.codes(check_name(name)):
+    for code in store.stock.codes(check_name(name)):
         holder = f"  order {code.order_id} unit {code.unit}" if code.order_id else ""
         lines.append(f"{mask_code(code.code)}  {code.state}{holder}")
     return lines or [f"{name}: no codes"]

@@ -108,10 +108,6 @@ class Channel:
             frame = self._ws.recv()
         return frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
 
-    def settimeout(self, seconds: float) -> None:
-        """Bounds a frame that arrives in pieces, and a send into a full buffer."""
-        self._ws.settimeout(seconds)
-
     def abort(self) -> None:
         """Wake the reader now (shutdown needs no lock: it only flags the socket)."""
         self._ws.abort()

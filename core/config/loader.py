@@ -1,0 +1,235 @@
+"""accounts.yml → a validated, immutable Config: load_config, and parse for the watcher's own reads.
+
+Validation walks the file's YAML nodes once (nodes.py) and collects every issue; load_config raises one
+ConfigError listing them all as FILE:LINE: key.path: message lines. The account's reply and delivery
+rules are read by reply_rules.py and delivery_rules.py.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from core.config.checks import (
+    HTTP,
+    cookie_problem,
+    database_problem,
+    name_problem,
+    proxy_problem,
+    setting_problem,
+    settings_conflicts,
+    suggest,
+    url_problem,
+)
+from core.config.delivery_rules import read_deliveries
+from core.config.keys import SETTINGS_DOC, allowed_keys
+from core.config.nodes import NodeReader, describe, given, join, optional
+from core.config.reply_rules import read_default_reply, read_item_replies, read_keywords
+from core.config.schema import (
+    DEMO_SERVER,
+    LIVE_SERVER,
+    PER_ACCOUNT_SETTINGS,
+    AccountConfig,
+    Config,
+    ServerConfig,
+    Settings,
+)
+from core.errors import ConfigError, ConfigIssue
+from storage.engine import DEFAULT_DB_URL
+
+_SETTING_TYPES: dict[str, type] = get_type_hints(Settings)
+_ACCOUNT_KEYS = allowed_keys("accounts[]") | PER_ACCOUNT_SETTINGS
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Keys a seller may put at the wrong level: a pointer to the right place beats "unknown key".
+_GLOBAL_ONLY_HINTS = {
+    doc.name: "is a service-wide setting; set it under settings:" for doc in SETTINGS_DOC if not doc.per_account
+}
+_UNDER_SETTINGS_HINTS = {doc.name: "belongs under settings:" for doc in SETTINGS_DOC}
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] = os.environ) -> Config:
+    """Read and validate *path*. Raises ConfigError listing every issue (see core.errors)."""
+    path = Path(path)
+    return parse(read_file(path), path, env)
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ConfigError([ConfigIssue(str(path), 1, "(file)", f"cannot read: {err.strerror}")]) from None
+
+
+def parse(data: bytes, path: Path, env: Mapping[str, str]) -> Config:
+    """The Config in *data*, the contents of *path*. Raises ConfigError listing every issue."""
+    reader = NodeReader(str(path), env)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError([ConfigIssue(str(path), line, "(file)", "not UTF-8 text; save the file as UTF-8")]) from None
+    root = reader.compose(text)
+    config = _config(reader, root, path) if not reader.issues else None
+    if reader.issues or config is None:
+        raise ConfigError(reader.issues)
+    return config
+
+
+def _config(r: NodeReader, root: Node | None, path: Path) -> Config | None:
+    if root is None:  # an empty file, or only comments
+        top: dict[str, Node] = {}
+    elif isinstance(root, MappingNode):
+        top = r.mapping(root, "", allowed_keys(""), _UNDER_SETTINGS_HINTS) or {}
+    else:
+        r.report(root, "(file)", f"expected a mapping of server, database, settings, accounts; got {describe(root)}")
+        return None
+    server_node = given(top, "server")
+    server = _server(r, server_node, path.parent) if server_node else LIVE_SERVER
+    database = optional(top, "database", "", lambda node, key: r.text(node, key, database_problem, secret=True),
+                        DEFAULT_DB_URL)
+    settings = optional(top, "settings", "", lambda node, _: _global_settings(r, node), Settings())
+    if "accounts" not in top:
+        r.report(root, "accounts", "missing (list the seller accounts, or write accounts: [])")
+        return None
+    id_lines: dict[str, int] = {}
+    # With a misspelt server, don't also demand a cookie per account: it was probably meant to be demo.
+    cookie_optional = server is None or server.mode == "demo"
+    accounts = [_account(r, node, f"accounts[{index}]", cookie_optional, settings, id_lines)
+                for index, node in enumerate(r.sequence(top["accounts"], "accounts"))]
+    return Config(path=path, server=server or LIVE_SERVER, database=database, settings=settings,
+                  accounts=tuple(account for account in accounts if account))
+
+
+def _server(r: NodeReader, node: Node, base_dir: Path) -> ServerConfig | None:
+    if isinstance(node, ScalarNode):
+        named = {"demo": DEMO_SERVER, "live": LIVE_SERVER}
+        if node.value in named:
+            return named[node.value]
+        guess = suggest(str(node.value), named)
+        r.report(node, "server", f"expected demo, live or a mapping {{ws, api, passport, ca}}, got {node.value!r}"
+                 + (f" (did you mean '{guess}'?)" if guess else ""))
+        return None
+    values = r.mapping(node, "server", allowed_keys("server"))
+    if values is None:
+        return None
+    urls = {
+        key: r.required(values, key, node, "server", lambda n, p, s=schemes: r.text(n, p, lambda v: url_problem(v, s)))
+        for key, schemes in (("ws", ("ws", "wss")), ("api", HTTP), ("passport", HTTP))
+    }
+    ca = optional(values, "ca", "server", lambda n, p: _existing_file(r, n, p, base_dir), None)
+    return ServerConfig("custom", urls["ws"], urls["api"], urls["passport"], ca)
+
+
+def _existing_file(r: NodeReader, node: Node, path: str, base_dir: Path) -> Path | None:
+    text = r.text(node, path)
+    if text is None:
+        return None
+    file = (base_dir / text).resolve()  # relative to the config file, not to wherever the service started
+    if not file.is_file():
+        r.report(node, path, f"file not found: {file}")
+        return None
+    return file
+
+
+def _setting_values(r: NodeReader, values: Mapping[str, Node], path: str) -> dict[str, Any]:
+    """The settings among *values* (an account holds other keys too), converted and range-checked."""
+    result: dict[str, Any] = {}
+    for name in values:
+        node = given(values, name)
+        if name not in _SETTING_TYPES or node is None:
+            continue
+        key_path = join(path, name)
+        kind = _SETTING_TYPES[name]
+        value = r.text(node, key_path) if kind is str else r.number(node, key_path, kind)
+        problem = None if value is None else setting_problem(name, value)
+        if problem:
+            r.report(node, key_path, problem)
+        elif value is not None:
+            result[name] = value
+    return result
+
+
+def _report_conflicts(r: NodeReader, settings: Settings, values: Mapping[str, Node], parent: Node, path: str,
+                      inherited: Settings | None = None) -> None:
+    """Report settings that contradict each other, once: on an account only the conflicts it introduces."""
+    already = settings_conflicts(inherited) if inherited else []
+    for name, message in settings_conflicts(settings):
+        if (name, message) not in already:
+            r.report(values.get(name, parent), f"{path}.{name}", message)
+
+
+def _global_settings(r: NodeReader, node: Node) -> Settings | None:
+    values = r.mapping(node, "settings", frozenset(_SETTING_TYPES))
+    if values is None:
+        return None
+    settings = Settings(**_setting_values(r, values, "settings"))
+    _report_conflicts(r, settings, values, node, "settings")
+    return settings
+
+
+def _account(r: NodeReader, node: Node, path: str, cookie_optional: bool, settings: Settings,
+             id_lines: dict[str, int]) -> AccountConfig | None:
+    values = r.mapping(node, path, _ACCOUNT_KEYS, _GLOBAL_ONLY_HINTS)
+    if values is None:
+        return None
+    account_id = r.required(values, "id", node, path, lambda n, p: _account_id(r, n, p, id_lines),
+                            "a unique name like shop-a")
+    cookie, cookie_env = _cookie(r, values, node, path, cookie_optional)
+    effective = replace(settings, **_setting_values(r, values, path))
+    _report_conflicts(r, effective, values, node, path, inherited=settings)
+    account = AccountConfig(
+        id=account_id or "",
+        alias=optional(values, "alias", path, r.text, None),
+        cookie=cookie,
+        cookie_env=cookie_env,
+        enabled=optional(values, "enabled", path, r.flag, True),
+        proxy=optional(values, "proxy", path, lambda n, p: r.text(n, p, proxy_problem, secret=True), None),
+        user_agent=optional(values, "user_agent", path, r.text, None),
+        keywords=optional(values, "keywords", path, lambda n, p: read_keywords(r, n, p), ()),
+        item_replies=optional(values, "item_replies", path, lambda n, p: read_item_replies(r, n, p), ()),
+        default_reply=optional(values, "default_reply", path, lambda n, p: read_default_reply(r, n, p), None),
+        delivery=optional(values, "delivery", path, lambda n, p: read_deliveries(r, n, p), ()),
+        effective=effective,
+    )
+    return account if account_id else None
+
+
+def _account_id(r: NodeReader, node: Node, path: str, id_lines: dict[str, int]) -> str | None:
+    account_id = r.text(node, path, lambda value: name_problem(value, "an account id"))
+    if account_id is None or not r.first_use(id_lines, account_id, node, path, f"duplicate id '{account_id}'"):
+        return None
+    return account_id
+
+
+def _cookie(r: NodeReader, values: Mapping[str, Node], parent: Node, path: str,
+            cookie_optional: bool) -> tuple[str | None, str | None]:
+    """(cookie, name of the environment variable it came from). Never puts the cookie into a message."""
+    cookie_node, env_node = given(values, "cookie"), given(values, "cookie_env")
+    if cookie_node and env_node:
+        r.report(env_node, f"{path}.cookie_env", "give cookie or cookie_env, not both")
+        return None, None
+    if cookie_node:
+        cookie = r.text(cookie_node, f"{path}.cookie", lambda v: cookie_problem(v.strip()), secret=True)
+        return (cookie.strip() if cookie else None), None
+    if env_node is None:
+        if not cookie_optional:
+            r.report(parent, f"{path}.cookie", "missing: set cookie or cookie_env (only server: demo runs without)")
+        return None, None
+    return _cookie_from_env(r, env_node, f"{path}.cookie_env")
+
+
+def _cookie_from_env(r: NodeReader, node: Node, key_path: str) -> tuple[str | None, str | None]:
+    name = r.text(node, key_path, lambda v: None if _ENV_NAME.fullmatch(v) else f"not a variable name: {v!r}")
+    if name is None:
+        return None, None
+    cookie = r.env.get(name, "").strip()  # `export X=$(cat file)` keeps a trailing newline
+    problem = f"environment variable {name} is {'empty' if name in r.env else 'not set'}" if not cookie else None
+    problem = problem or cookie_problem(cookie)
+    if problem:
+        r.report(node, key_path, problem)
+        return None, None
+    return cookie, name

@@ -1,0 +1,245 @@
+"""The typed, immutable shape of accounts.yml: what the rest of core uses once a config exists.
+
+Everything is a frozen dataclass: no thread can change a setting under another, and a reload can compare
+old and new values with ``==`` to restart only the accounts that changed. Reading and validating the file
+is loader.py's job; the rules on values are in checks.py.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from core.goofish.cookies import CookieJar, mask
+from core.goofish.endpoints import LIVE
+from storage.engine import DEFAULT_DB_URL
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# --------------------------------------------------------------------------------------------- settings
+
+
+def _setting(default: Any, meaning: str, *, minimum: float | None = None, per_account: bool = False) -> Any:
+    return field(default=default, metadata={"meaning": meaning, "minimum": minimum, "per_account": per_account})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service-wide defaults (``settings:``); the per-account ones may be overridden on an account.
+
+    ``minimum`` in each field's metadata is what the loader enforces (checks.setting_problem); the
+    reference table generated from these fields is ``SETTINGS_DOC`` in keys.py.
+    """
+
+    pool_size: int = _setting(0, "most session threads (one per running account); 0 = no limit", minimum=0)
+    messages_in_flight: int = _setting(64, "messages being handled at once across all accounts", minimum=1)
+    handler_threads: int = _setting(8, "shared threads that run the reply pipeline", minimum=1)
+    start_spread_seconds: float = _setting(
+        3.0, "account starts are spread over this many seconds, so a restart is no credential storm", minimum=0
+    )
+    heartbeat_interval: float = _setting(15.0, "seconds between WebSocket heartbeats", minimum=1, per_account=True)
+    heartbeat_timeout: float = _setting(
+        10.0, "no heartbeat reply within this many seconds → reconnect", minimum=1, per_account=True
+    )
+    # Refreshing tokens often is what gets accounts risk-controlled, hence the floor of a minute.
+    token_refresh_interval: int = _setting(
+        3600, "seconds between token checks; the IM token is renewed when it would expire before the next check", minimum=60, per_account=True
+    )
+    token_refresh_jitter: int = _setting(
+        300, "± seconds of random jitter on each token refresh", minimum=0, per_account=True
+    )
+    keepalive_interval: int = _setting(
+        1200, "seconds between hasLogin cookie keep-alives", minimum=60, per_account=True
+    )
+    reconnect_backoff_base: float = _setting(
+        1.0, "first reconnect delay in seconds; doubles per failure", minimum=0.1, per_account=True
+    )
+    reconnect_backoff_cap: float = _setting(
+        60.0, "longest reconnect delay in seconds", minimum=1, per_account=True
+    )
+    max_message_age: int = _setting(
+        300, "seconds; older messages are recorded but not answered", minimum=1, per_account=True
+    )
+    debounce_seconds: float = _setting(
+        3.0, "wait this long for a buyer's follow-up messages, then answer the last; 0 = off",
+        minimum=0, per_account=True,
+    )
+    takeover_minutes: float = _setting(
+        10, "pause a chat after the seller replies by hand (fractions allowed); 0 = off", minimum=0,
+        per_account=True
+    )
+    connect_timeout: float = _setting(10.0, "WebSocket connect timeout in seconds", minimum=1, per_account=True)
+    http_timeout: float = _setting(10.0, "HTTP request timeout in seconds", minimum=1, per_account=True)
+    retention_days: int = _setting(30, "stored rows older than this many days are cleaned up", minimum=1)
+    slider_slots: int = _setting(
+        2, "slider-verification browsers (headless Chromium) running at once; more jobs wait in line, first come "
+        "first served", minimum=1)
+    slider_wait_timeout: float = _setting(
+        120.0, "seconds a verification waits in line for a browser before it gives up", minimum=1)
+    slider_tries: int = _setting(
+        3, "drags per verification (the page's retry or a reload between them) before the manual path", minimum=1)
+    browser_path: str = _setting(
+        "chromium", "Chromium used for verification: a name on PATH or a full path (started with the account's UA)")
+    delivery_attempts: int = _setting(
+        6, "tries per order delivery (API down, send error, no stock) before it is left failed", minimum=1
+    )
+    delivery_retry_seconds: float = _setting(
+        5.0, "first delay between delivery tries in seconds; doubles per try, at most 10 minutes", minimum=0.1
+    )
+    log_level: str = _setting("INFO", "one of " + ", ".join(LOG_LEVELS) + " (any case)")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "log_level", self.log_level.upper())  # what the logging module expects
+
+    def per_account(self) -> tuple[tuple[str, Any], ...]:
+        """The values that shape one account's session; a change here restarts that account."""
+        return tuple((name, getattr(self, name)) for name in sorted(PER_ACCOUNT_SETTINGS))
+
+
+PER_ACCOUNT_SETTINGS = frozenset(f.name for f in fields(Settings) if f.metadata["per_account"])
+
+# --------------------------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where the Goofish endpoints are. In demo mode they are None until the simulator starts and says."""
+
+    mode: Literal["demo", "live", "custom"]
+    ws: str | None = None
+    api: str | None = None
+    passport: str | None = None
+    ca: Path | None = None
+
+
+LIVE_SERVER = ServerConfig("live", LIVE.ws, LIVE.api, LIVE.passport)
+DEMO_SERVER = ServerConfig("demo")
+
+MatchKind = Literal["contains", "exact", "regex"]
+
+
+def _fold(text: str) -> str:
+    # NFKC maps the full-width letters and digits a Chinese IME produces onto ASCII ones ("ＯＫ" → "OK").
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    """One ``keywords:`` entry. ``rule_id`` names it in logs: ``keyword[N]`` or ``item_keyword[N]``, N being
+    its position in the account's ``keywords:`` list, so a seller can find the rule that fired."""
+
+    rule_id: str
+    kind: MatchKind
+    pattern: str
+    reply: str  # "" = stay silent
+    item: str | None = None
+    compiled: re.Pattern[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Compiled once here (raising re.error for a bad regex) so matching a message is one call.
+        if self.kind == "regex":
+            compiled = re.compile(self.pattern)
+        elif self.kind == "exact":
+            compiled = re.compile(re.escape(self.pattern.strip()))
+        else:
+            compiled = re.compile(re.escape(_fold(self.pattern)))
+        object.__setattr__(self, "compiled", compiled)
+
+    def matches(self, text: str) -> bool:
+        """contains: case-insensitive substring; exact: equal after strip; regex: ``re.search``."""
+        if self.kind == "regex":
+            return self.compiled.search(text) is not None
+        if self.kind == "exact":
+            return self.compiled.fullmatch(text.strip()) is not None
+        return self.compiled.search(_fold(text)) is not None
+
+
+@dataclass(frozen=True)
+class ItemReply:
+    item: str
+    reply: str
+
+
+@dataclass(frozen=True)
+class DefaultReply:
+    text: str
+    once: bool = False  # True: only the first message of each chat gets it
+
+
+DeliveryKind = Literal["text", "stock", "api", "image"]
+ConfirmWhen = Literal["before", "after", "off"]
+CONFIRM_WHEN: tuple[ConfirmWhen, ...] = ("before", "after", "off")
+DELIVERY_KINDS: tuple[DeliveryKind, ...] = ("text", "stock", "api", "image")
+
+
+@dataclass(frozen=True)
+class DeliveryRule:
+    """What to send when an order is paid. ``item`` None is the account's fallback (``default: true``).
+
+    ``source`` is the text template, the stock list name, the API URL template or the image, per ``kind``;
+    ``message`` wraps what stock or api yields (``{code}``) or captions an image.
+    """
+
+    kind: DeliveryKind
+    source: str
+    item: str | None = None
+    message: str | None = None
+    before: str | None = None  # text ahead of the first unit, in the same message
+    after: str | None = None  # text after the last unit, in the same message
+    delay: float = 0.0  # seconds between payment and delivery
+    confirm: ConfirmWhen = "after"  # consign.dummy before or after sending the units, or not at all
+    method: str = "GET"  # api only, like the three below
+    timeout: float = 10.0
+    retries: int = 3
+    response_field: str | None = None  # `field:`, dotted path of the code in the API's JSON answer; None: the whole body
+    low_stock: int = 5  # stock only: StockLow when the list falls to this many codes; 0 = never
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One seller account.
+
+    Equality compares what the file says for this account; ``effective`` is left out because it also
+    reflects global-only settings (pool sizes, log level) that must not restart a session —
+    ``diff_accounts`` compares its per-account part instead. ``keywords`` holds the item-bound rules first,
+    then the general ones, each in file order: the order in which they are tried.
+    """
+
+    id: str
+    alias: str | None = None
+    cookie: str | None = field(default=None, repr=False)
+    cookie_env: str | None = None  # the variable's name, shown instead of the cookie
+    enabled: bool = True
+    proxy: str | None = field(default=None, repr=False)  # may carry a password
+    user_agent: str | None = None
+    keywords: tuple[KeywordRule, ...] = ()
+    item_replies: tuple[ItemReply, ...] = ()
+    default_reply: DefaultReply | None = None
+    delivery: tuple[DeliveryRule, ...] = ()
+    effective: Settings = field(default_factory=Settings, compare=False)
+
+    @property
+    def unb(self) -> str | None:
+        return CookieJar.parse(self.cookie).unb if self.cookie else None
+
+    def masked(self) -> str:
+        """The cookie described without its secrets, for logs and summaries."""
+        if not self.cookie:
+            return "none (the simulator issues one)"
+        return f"unb={mask(self.unb)} ({len(CookieJar.parse(self.cookie).names())} cookies)"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    server: ServerConfig = LIVE_SERVER
+    database: str = field(default=DEFAULT_DB_URL, repr=False)  # a PostgreSQL URL may carry a password
+    settings: Settings = field(default_factory=Settings)
+    accounts: tuple[AccountConfig, ...] = ()
+
+    def account(self, account_id: str) -> AccountConfig:
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise KeyError(account_id)

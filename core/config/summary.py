@@ -1,0 +1,46 @@
+"""What ``python xianyu.py check`` prints about a loaded config, with every password masked."""
+
+from core.config.schema import AccountConfig, Config, Settings
+from storage.errors import mask_url
+
+
+def summary(config: Config) -> str:
+    """What `python xianyu.py check` prints: enough to confirm the file says what the seller meant, with
+    the cookie, proxy and database passwords masked."""
+    server = config.server
+    endpoints = "" if server.mode == "demo" else f"  ws {server.ws}  api {server.api}  passport {server.passport}"
+    enabled = sum(account.enabled for account in config.accounts)
+    lines = [
+        f"config: {config.path}",
+        f"server: {server.mode}{endpoints}" + (f"  ca {server.ca}" if server.ca else ""),
+        f"database: {mask_url(config.database)}",
+        f"accounts: {len(config.accounts)} ({enabled} enabled, {len(config.accounts) - enabled} disabled)",
+    ]
+    for account in config.accounts:
+        lines += _account_summary(account, config.settings)
+    return "\n".join(lines)
+
+
+def _account_summary(account: AccountConfig, settings: Settings) -> list[str]:
+    alias = f" ({account.alias})" if account.alias else ""
+    source = f" from ${account.cookie_env}" if account.cookie_env else ""
+    item_bound = sum(rule.item is not None for rule in account.keywords)
+    default = "none"
+    if account.default_reply:
+        default = "once per chat" if account.default_reply.once else "every time"
+    lines = [
+        f"  - {account.id}{alias}: {'enabled' if account.enabled else 'disabled'}",
+        f"    cookie: {account.masked()}{source}",
+        f"    replies: keywords {len(account.keywords)} ({item_bound} item-bound), "
+        f"item replies {len(account.item_replies)}, default reply {default}",
+        f"    delivery rules: {len(account.delivery)}",
+    ]
+    if account.proxy:
+        lines.append(f"    proxy: {mask_url(account.proxy)}")
+    if account.user_agent:
+        lines.append(f"    user agent: {account.user_agent}")
+    overrides = [f"{name}={value}" for name, value in account.effective.per_account()
+                 if getattr(settings, name) != value]
+    if overrides:
+        lines.append(f"    overrides: {', '.join(overrides)}")
+    return lines

@@ -1,0 +1,125 @@
+"""`Control`: what a front end (the dashboard) may ask of a running service, typed, in one place.
+
+The dashboard talks to this facade, never to the service's parts. Methods that touch the network, the database or
+an account's lock block; `config`, `snapshots` and `slider_status` read memory. Refusals raise
+`core.errors.CookieRejected` / `OrderActionError` with messages safe to show.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from core.config import Config
+from core.orders.worker import OrderView
+from core.replies.outbox import SEND_RETRY_DELAY, SEND_TRIES
+from core.replies.rules import Rule
+from core.service import Service
+from core.session.loop import Snapshot
+from core.verification.pool import SliderStatus
+from storage import ChatLine, InboundMessage, Reply
+
+CHAT_KIND = "chat"  # the buyers' messages among what is stored
+# How long a dashboard send may take: every try with its retry delays and the history checks between them.
+MANUAL_SEND_WAIT = SEND_TRIES * SEND_RETRY_DELAY * 4 + 10.0
+
+
+class Control:
+    def __init__(self, service: Service) -> None:
+        self._service = service
+
+    def _parts(self):  # the running service's parts (started: start() ran)
+        service = self._service
+        assert service.manager is not None and service.store is not None and service.replies is not None
+        return service.manager, service.store, service.replies
+
+    # -- accounts -----------------------------------------------------------------------------------------------
+
+    def config(self) -> Config:
+        return self._service.config
+
+    def snapshots(self) -> list[Snapshot]:
+        return self._parts()[0].snapshots()
+
+    def start(self, account_id: str) -> None:
+        self._parts()[0].start(account_id)
+
+    def stop(self, account_id: str) -> None:
+        self._parts()[0].stop(account_id)
+
+    def restart(self, account_id: str) -> None:
+        self._parts()[0].restart(account_id)
+
+    def reload(self) -> Config:
+        return self._service.reload()
+
+    def rules(self, account_id: str) -> tuple[Rule, ...]:
+        rules = self._service._account_rules(account_id)
+        return rules.chain if rules is not None else ()
+
+    def next_runs(self, account_id: str) -> list[tuple[str, int | None]]:
+        assert self._service.jobs is not None
+        return self._service.jobs.next_runs(account_id)
+
+    # -- chats --------------------------------------------------------------------------------------------------
+
+    def pause(self, account_id: str, cid: str, minutes: float) -> None:
+        self._parts()[2].takeover.pause(account_id, cid, minutes, "paused from the dashboard")
+
+    def resume(self, account_id: str, cid: str) -> None:
+        self._parts()[2].takeover.resume(account_id, cid)
+
+    def send_manual(self, account_id: str, cid: str, to_id: str, text: str) -> bool:
+        """Send a reply the seller typed; True once the server took it (the chat then pauses like a takeover)."""
+        _, _, replies = self._parts()
+        session = self._service.sessions.get(account_id)
+        if session is None:
+            return False
+        done, result = threading.Event(), [False]
+
+        def finished(sent: bool) -> None:
+            result[0] = sent
+            done.set()
+
+        replies.send_manual(session, cid, to_id, text, finished)
+        done.wait(MANUAL_SEND_WAIT)
+        return result[0]
+
+    def counters(self, since_ms: int) -> dict[str, tuple[int, int]]:
+        return self._parts()[1].chats.counters_by_account(CHAT_KIND, since_ms)
+
+    def pauses(self, now_ms: int) -> list[tuple[str, str, int]]:
+        return [(p.account_id, p.cid, p.until_ms) for p in self._parts()[1].chats.pauses(now_ms)]
+
+    def inbox(self, limit: int) -> list[tuple[InboundMessage, Reply | None]]:
+        return self._parts()[1].chats.inbox(CHAT_KIND, limit=limit)
+
+    def history(self, account_id: str, cid: str) -> list[ChatLine]:
+        return self._parts()[1].chats.history(account_id, cid)
+
+    def rule_hits(self, account_id: str) -> dict[str, int]:
+        return self._parts()[1].chats.rule_hits(account_id)
+
+    # -- verification -------------------------------------------------------------------------------------------
+
+    def slider_status(self) -> SliderStatus:
+        return self._service.slider.status()
+
+    def pending_verification(self, account_id: str) -> str | None:
+        return self._service.pending_verification(account_id)
+
+    def set_cookie(self, account_id: str, cookie: str) -> None:
+        self._service.set_cookie(account_id, cookie)
+
+    # -- orders -------------------------------------------------------------------------------------------------
+
+    def orders(self, limit: int) -> list[OrderView]:
+        assert self._service.orders is not None
+        return self._service.orders.recent(limit=limit)
+
+    def retry_delivery(self, order_id: str) -> None:
+        assert self._service.orders is not None
+        self._service.orders.retry(order_id)
+
+    def resend_delivery(self, order_id: str) -> None:
+        assert self._service.orders is not None
+        self._service.orders.resend(order_id)

@@ -1,0 +1,68 @@
+"""`Credentials`: the one owner of every account's login — where its cookie jar comes from, what a pasted cookie
+does to it, and whether it changed outside this process. QR login and encryption at rest change this package only.
+
+A running account's jar, device id and token are its `AccountCredentials` (account.py), opened here; while the
+account is stopped, this owner edits the stored jar directly (a pasted cookie), so no running session writes an
+old jar over it.
+"""
+
+from __future__ import annotations
+
+from core.clock import now_ms
+from core.config import AccountConfig
+from core.credentials.account import AccountCredentials, CredentialSettings, cookie_fingerprint, persisted_jar
+from core.errors import CookieRejected
+from core.goofish.cookies import CookieJar, mask
+from core.platform import Platform
+from storage import Store
+
+
+class Credentials:
+    def __init__(self, store: Store, platform: Platform) -> None:
+        self._store = store
+        self._platform = platform
+
+    def open(self, account: AccountConfig, settings: CredentialSettings) -> AccountCredentials:
+        return AccountCredentials(account.id, self._platform.cookie_for(account), self._store,
+                                  self._platform.endpoints, settings)
+
+    def stored_unb(self, account_id: str) -> str | None:
+        state = self._store.accounts.get(account_id)
+        return CookieJar.parse(state.cookie_jar).unb if state is not None and state.cookie_jar else None
+
+    def paste(self, account: AccountConfig, cookie: str, known_unb: str | None) -> int:
+        """Merge a pasted cookie into the account's stored jar (call while the account is stopped); the number of
+        cookies taken. Raises CookieRejected (never quoting the cookie) when it is unusable."""
+        cookies = pasted_cookies(cookie, known_unb or self.stored_unb(account.id) or account.unb)
+        base = self._platform.cookie_for(account)
+        fingerprint = cookie_fingerprint(base)
+        jar = persisted_jar(self._store.accounts.get(account.id), fingerprint) or CookieJar.parse(base)
+        jar.merge(cookies)
+        self._store.accounts.update(account.id, now_ms(), cookie_jar=jar.to_header(), cookie_source=fingerprint)
+        return len(cookies)
+
+    def changed_outside(self, account_id: str, running_jar: str) -> bool:
+        """Did another process (``xianyu.py verify``) save a different jar for this account?"""
+        state = self._store.accounts.get(account_id)
+        return state is not None and bool(state.cookie_jar) and state.cookie_jar != running_jar
+
+
+def pasted_cookies(cookie: str, expected_unb: str | None) -> dict[str, str]:
+    """A cookie a seller pasted (TUI, ``xianyu.py verify``) as name → value, or CookieRejected saying why.
+
+    It must be a logged-in one (``unb`` and the mtop token ``_m_h5_tk``) and, when the account's user id is known,
+    that account's. Messages name what is missing, never a value."""
+    text = cookie.strip()
+    if text.lower().startswith("cookie:"):
+        text = text[len("cookie:"):]
+    jar = CookieJar.parse(text)
+    if not len(jar):
+        raise CookieRejected("that is not a cookie: expected name=value pairs separated by '; '")
+    missing = [name for name in ("unb", "_m_h5_tk") if not jar.get(name)]
+    if missing:
+        raise CookieRejected(f"the cookie has no {' and no '.join(missing)}: copy the whole Cookie header of a "
+                             "logged-in goofish.com tab")
+    if expected_unb and jar.unb != expected_unb:
+        raise CookieRejected(f"the cookie belongs to another account (unb {mask(jar.unb)}, this account is "
+                             f"{mask(expected_unb)})")
+    return dict(jar.items())

@@ -1,0 +1,124 @@
+"""The reply chain: rule objects in rank order, first hit wins, built from an account's config by a registry.
+
+    item keyword (10) → keyword (20) → [AI (30), next] → item default (40) → account default (50)
+
+A rule looks at a `Message` and passes (None) or gives an `Outcome`: a reply template, or "" to stay silent
+(which still stops the chain — that is how a seller mutes a topic). A new kind of rule is one `RuleKind` given
+to `register`: its rank places it in the chain, and nothing in the replies stage changes. A rule that waits on
+something slow (a model, an API) says `slow = True`: the replies stage never runs it on a socket thread or inside
+the messages-in-flight slots, but on its own bounded pool, and when it fails or the pool is full the chain goes
+on with the next rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.config import AccountConfig, KeywordRule
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a rule may look at."""
+
+    account_id: str
+    cid: str
+    text: str
+    item_id: str | None
+    sender_nick: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    rule_id: str
+    template: str  # "" = stay silent
+    once: bool = False
+
+
+class Rule(Protocol):
+    rule_id: str
+    slow: bool
+
+    def decide(self, message: Message) -> Outcome | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RuleKind:
+    name: str
+    rank: int  # place in the chain: lower asks first
+    build: Callable[[AccountConfig], Sequence[Rule]]
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordReply:
+    keyword: KeywordRule
+    slow: bool = False
+
+    @property
+    def rule_id(self) -> str:
+        return self.keyword.rule_id
+
+    def decide(self, message: Message) -> Outcome | None:
+        if self.keyword.item is not None and self.keyword.item != message.item_id:
+            return None
+        if not self.keyword.matches(message.text):
+            return None
+        return Outcome(self.rule_id, self.keyword.reply)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDefault:
+    item_id: str
+    reply: str
+    slow: bool = False
+
+    @property
+    def rule_id(self) -> str:
+        return f"item_default[{self.item_id}]"
+
+    def decide(self, message: Message) -> Outcome | None:
+        return Outcome(self.rule_id, self.reply) if message.item_id == self.item_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDefault:
+    reply: str
+    once: bool
+    rule_id: str = "default"
+    slow: bool = False
+
+    def decide(self, message: Message) -> Outcome | None:
+        return Outcome(self.rule_id, self.reply, once=self.once)
+
+
+_KINDS: list[RuleKind] = [
+    RuleKind("item_keyword", 10, lambda a: [KeywordReply(k) for k in a.keywords if k.item is not None]),
+    RuleKind("keyword", 20, lambda a: [KeywordReply(k) for k in a.keywords if k.item is None]),
+    RuleKind("item_default", 40, lambda a: [ItemDefault(r.item, r.reply) for r in a.item_replies]),
+    RuleKind("default", 50, lambda a: [AccountDefault(a.default_reply.text, a.default_reply.once)]
+             if a.default_reply is not None else []),
+]
+
+
+def register(kind: RuleKind) -> None:
+    """Add a kind of rule to every chain built from now on (a kind of the same name is replaced)."""
+    _KINDS[:] = sorted([k for k in _KINDS if k.name != kind.name] + [kind], key=lambda k: k.rank)
+
+
+def rule_kinds() -> tuple[RuleKind, ...]:
+    return tuple(_KINDS)
+
+
+def build_chain(account: AccountConfig) -> tuple[Rule, ...]:
+    return tuple(rule for kind in _KINDS for rule in kind.build(account))
+
+
+def decide(chain: Sequence[Rule], message: Message) -> Outcome | None:
+    """The first outcome of the chain, asking every rule (slow ones too: for callers off the socket thread)."""
+    for rule in chain:
+        outcome = rule.decide(message)
+        if outcome is not None:
+            return outcome
+    return None

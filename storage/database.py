@@ -1,0 +1,96 @@
+"""`Database`: the engine and the three ways to run a transaction on it, shared by every store of `Store`.
+
+- `read()`: a read transaction with an ORM session (rows come back detached, readable after it ended);
+- `write()`: a SQLAlchemy Core write transaction (SQLite: begun IMMEDIATE, behind this process's write gate);
+- `fast.run(work)`: a write transaction on the driver's own connection, for the per-message statements
+  (`driver.py`: compiled once, group-committed on SQLite).
+
+SQLite has one writer at a time; a thread that loses the race sleeps in SQLite's busy handler in 1, 2, 5,
+10 … ms steps, which is where tail latency came from. Queueing this process's writers on a lock instead
+wakes the next one the moment the last commits (busy_timeout still arbitrates between processes).
+PostgreSQL needs no such thing.
+
+Errors: `DatabaseUnavailable` when the database cannot be reached or stayed locked, `StorageError` for any
+other database failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session as OrmSession
+
+from storage.driver import DriverWriter
+from storage.engine import for_writes, open_engine, reason_of
+from storage.errors import DatabaseUnavailable, StorageError, mask_url
+from storage.statements import Statements
+
+log = logging.getLogger(__name__)
+
+# How often the WAL is folded into the database file (engine.py turns automatic checkpoints off).
+CHECKPOINT_SECONDS = 2.0
+
+
+class Database:
+    """One opened database. `Database(url)` opens (and if needed creates and migrates) it; `close()` releases it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.sql = Statements.build(self.dialect)
+        self._writer = for_writes(self.engine)
+        self._write_gate: AbstractContextManager[object] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext())
+        self._closed = threading.Event()
+        self.fast = DriverWriter(self.engine, self._write_gate, url)
+        if self.dialect == "sqlite":
+            threading.Thread(target=self._checkpoints, name="sqlite-checkpoint", daemon=True).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.fast.close()
+        if self.dialect == "sqlite":
+            self._checkpoint("TRUNCATE")  # leave a small WAL behind
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Database({mask_url(self.url)!r})"
+
+    @contextmanager
+    def transaction(self, bind: Engine | None = None) -> Iterator[Connection]:
+        try:
+            with (bind or self.engine).begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseUnavailable(self.url, reason_of(exc)) from exc
+        except DBAPIError as exc:
+            raise StorageError(f"{mask_url(self.url)}: {reason_of(exc)}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[OrmSession]:
+        with self.transaction() as conn, OrmSession(conn, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._write_gate, self.transaction(self._writer) as conn:
+            yield conn
+
+    def _checkpoints(self) -> None:
+        """Fold the WAL into the database every few seconds, off the writers' path (see engine.py)."""
+        while not self._closed.wait(CHECKPOINT_SECONDS):
+            self._checkpoint("PASSIVE")
+
+    def _checkpoint(self, mode: str) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+        except DBAPIError as exc:  # a busy or closed database: the next round tries again
+            log.debug("checkpoint %s skipped: %s", mode, reason_of(exc))
