@@ -3,7 +3,7 @@
 The log (core/logsink.py) and the dashboard (tui/feed.py) are two sinks; notifications and metrics are added the
 same way, by `bus.add(sink)`, never by a call from the pipeline. Emitting never blocks the emitting thread (a
 socket thread, a handler): by default a sink gets its own thread and a bounded queue, so a slow one (a log file
-on a full disk, a webhook) falls behind — and past `SINK_QUEUE` events drops the oldest news and says so —
+on a full disk, a webhook) falls behind — and past `SINK_QUEUE` queued events drops the newest and says so —
 instead of holding up a reply. A sink that only touches memory (the dashboard's `post_message`, a test's list)
 sets `inline = True` and is called on the emitting thread. A sink that raises is logged and skipped.
 """

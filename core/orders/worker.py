@@ -1,6 +1,6 @@
 """Orders: the state machine fed by trade notices, and the delivery worker that sends each unit exactly once.
 
-    trade card / notice ──► on_order_event ──► record_status (stale or out-of-order notices change nothing)
+    trade card / notice ──► on_notice ──► states.apply_notice (stale or out-of-order notices change nothing)
                                                    │ paid: delivery pending (at now + delay)
     worker (scan every second, or kicked) ◄────────┘
       claim the order (lease) → quantity → [confirm shipment] → for each unit: reserve code ─► send ─► ACK ─► sent
@@ -386,35 +386,24 @@ class Orders:
             values = template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no, code)
             return unit_text(rule, values, first, last)
 
+        existing = next((u for u in self._db.units(order.account_id, [order.order_id]) if u.unit == unit_no), None)
+        if existing is not None:
+            return existing
+        # A code from elsewhere (an API answer may take an HTTP call) is fetched before the transaction: nothing in
+        # it may wait on the network (on SQLite it holds the only write lock). A stock code is taken inside it.
+        code = None if rule.kind == "stock" else unit_code(
+            rule, template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no))
         with self._db.edit(order.account_id, order.order_id) as tx:
-            reserved = tx.unit(unit_no)
+            reserved = tx.unit(unit_no)  # a concurrent pass may have written it meanwhile: its code stands
             if reserved is not None:
                 return reserved
-            reserved = self._reserve_in(tx, order, rule, unit_no, render)
+            reserved = _add_unit(tx, rule, unit_no, code, render)
         if rule.kind == "stock":
             self._check_stock(order.account_id, rule)
         if order.delivery_state == DeliveryState.PENDING:
             self._db.update(order.account_id, order.order_id, delivery_state=DeliveryState.RESERVED.value)
         self._unit_event(order, reserved, "reserved", "")
         return reserved
-
-    @staticmethod
-    def _reserve_in(tx: Any, order: OrderRecord, rule: DeliveryRule, unit_no: int,
-                    render: Callable[[str], str]) -> DeliveryUnit:
-        """The unit's row and its code, in the order's transaction: a stock code taken with it, or a code from
-        elsewhere (a text, an API answer, an image)."""
-        now = now_ms()
-        if rule.kind == "stock":
-            picked = tx.take_code(rule.source, unit_no)
-            if picked is None:
-                raise DeliveryFailed(f"stock {rule.source} is empty")
-            code_id, code = picked
-            return tx.add_unit(unit_no, kind="stock", code=code, text=render(code),
-                               state=DeliveryState.RESERVED.value, now_ms=now, stock_code_id=code_id)
-        quantity = order.quantity or 1
-        code = unit_code(rule, template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no))
-        return tx.add_unit(unit_no, kind=rule.kind, code=code, text=render(code), state=DeliveryState.RESERVED.value,
-                           now_ms=now)
 
     def _send(self, session: ImSession, order: OrderRecord, unit: DeliveryUnit) -> None:
         if unit.attempts > 0 and already_sent(session, order.cid, unit.text, unit.reserved_at_ms, wait_online=0):
@@ -472,3 +461,19 @@ def _seller_of(detail: Any) -> str | None:
             seller = ((component.get("data") or {}).get("orderInfo") or {}).get("sellerId")
             return str(seller) if seller else None
     return None
+
+
+def _add_unit(tx: Any, rule: DeliveryRule, unit_no: int, code: str | None,
+              render: Callable[[str], str]) -> DeliveryUnit:
+    """The unit's row, in the order's transaction: with a stock code taken in it, or with `code` from elsewhere
+    (a text, an API answer, an image)."""
+    now = now_ms()
+    if code is not None:
+        return tx.add_unit(unit_no, kind=rule.kind, code=code, text=render(code),
+                           state=DeliveryState.RESERVED.value, now_ms=now)
+    picked = tx.take_code(rule.source, unit_no)
+    if picked is None:
+        raise DeliveryFailed(f"stock {rule.source} is empty")
+    code_id, stock_code = picked
+    return tx.add_unit(unit_no, kind="stock", code=stock_code, text=render(stock_code),
+                       state=DeliveryState.RESERVED.value, now_ms=now, stock_code_id=code_id)

@@ -36,7 +36,7 @@ def race_in_threads(store: Store, order_id: str, threads: int, tag: str,
     start = threading.Barrier(threads, action=(lambda: before_start.wait(timeout=60)) if before_start else None)
 
     def run(n: int) -> str | None:
-        store.orders.available(STOCK)  # warm the connection so no thread gets a head start
+        store.stock.available(STOCK)  # warm the connection so no thread gets a head start
         start.wait(timeout=60)
         return claim_and_reserve(store, order_id, f"{tag}/{n}")
 

@@ -26,7 +26,7 @@ def start_with_rule(env: Env, rule: dict[str, Any], **settings: Any) -> Running:
 
 def fill_stock(run: Running, stock: str, count: int, prefix: str = "CODE") -> list[str]:
     codes = [f"{prefix}-{n:04d}-XYZW" for n in range(count)]
-    run.store.orders.import_codes(stock, codes, 0)
+    run.store.stock.import_codes(stock, codes, 0)
     return codes
 
 

@@ -24,7 +24,7 @@ def test_paid_order_gets_one_code_and_is_confirmed_shipped(env: Env) -> None:
     wait_delivered(run, order_id)
     wait_until(lambda: order_id in shipments(env))
     assert codes_sent(env, codes) == [codes[0]]
-    assert run.store.orders.stock_counts("cards")["cards"] == {"available": 4, "reserved": 0, "sent": 1}
+    assert run.store.stock.counts("cards")["cards"] == {"available": 4, "reserved": 0, "sent": 1}
     changed = run.events.of(ev.DeliveryChanged, SELLER, order_id=order_id, state="sent")
     assert [e.unit for e in changed] == [1] and codes[0] not in changed[0].code
     statuses = [t.status for t in run.store.orders.transitions(SELLER, order_id)]
@@ -64,7 +64,7 @@ def test_refund_before_delivery_consumes_no_code(env: Env) -> None:
     assert stays(lambda: not codes_sent(env, codes), 1.5)
     order = run.store.orders.get(SELLER, order_id)
     assert order.delivery_state == "cancelled" and "refund" in order.reason
-    assert run.store.orders.stock_counts("cards")["cards"]["available"] == 5
+    assert run.store.stock.counts("cards")["cards"]["available"] == 5
     assert order_id not in shipments(env)
 
 
@@ -112,12 +112,12 @@ def test_a_refund_after_the_code_was_reserved_returns_it_to_stock(env: Env) -> N
     env.ctl.fault(env.unb(SELLER), "send_error", -1)  # every send is refused: the code stays reserved
     order_id = place_paid(env)
     run.events.wait_for(ev.DeliveryChanged, SELLER, order_id=order_id, state="retrying")
-    assert run.store.orders.stock_counts("cards")["cards"]["reserved"] == 1
+    assert run.store.stock.counts("cards")["cards"]["reserved"] == 1
     env.ctl.order(order_id=order_id, status="refund")
     cancelled = run.events.wait_for(ev.DeliveryChanged, SELLER, order_id=order_id, state="cancelled")
     assert cancelled.unit == 1 and codes[0] not in cancelled.code
     env.ctl.fault(env.unb(SELLER), "send_error", 0)
     wait_until(lambda: run.store.orders.get(SELLER, order_id).delivery_state == "cancelled")
-    assert run.store.orders.stock_counts("cards")["cards"] == {"available": 3, "reserved": 0, "sent": 0}
+    assert run.store.stock.counts("cards")["cards"] == {"available": 3, "reserved": 0, "sent": 0}
     assert stays(lambda: not codes_sent(env, codes), 1.0)
     assert order_id not in shipments(env)

@@ -44,15 +44,15 @@ def test_paid_without_a_rule_delivers_nothing_and_says_why(store: Store) -> None
 
 
 def test_a_unit_gets_one_code_only(store: Store) -> None:
-    store.orders.import_codes(STOCK, ["A", "B", "C"], 0)
+    store.stock.import_codes(STOCK, ["A", "B", "C"], 0)
     paid_order(store, "o3")
     first = store.orders.reserve_stock_unit(ACCOUNT, "o3", 1, STOCK, lambda code: f"code {code}", 5)
     again = store.orders.reserve_stock_unit(ACCOUNT, "o3", 1, STOCK, lambda code: f"code {code}", 6)
     assert first is not None and again is not None
     assert (again.code, again.text, again.reserved_ms) == ("A", "code A", 5)
-    assert store.orders.stock_counts(STOCK)[STOCK] == {"available": 2, "reserved": 1, "sent": 0}
+    assert store.stock.counts(STOCK)[STOCK] == {"available": 2, "reserved": 1, "sent": 0}
     assert store.orders.mark_unit_sent(ACCOUNT, "o3", 1, 7)
-    assert store.orders.stock_counts(STOCK)[STOCK] == {"available": 2, "reserved": 0, "sent": 1}
+    assert store.stock.counts(STOCK)[STOCK] == {"available": 2, "reserved": 0, "sent": 1}
 
 
 def test_empty_stock_reserves_nothing(store: Store) -> None:
@@ -62,26 +62,26 @@ def test_empty_stock_reserves_nothing(store: Store) -> None:
 
 
 def test_refund_before_sending_returns_the_code(store: Store) -> None:
-    store.orders.import_codes(STOCK, ["A", "B"], 0)
+    store.stock.import_codes(STOCK, ["A", "B"], 0)
     paid_order(store, "o5")
     store.orders.reserve_stock_unit(ACCOUNT, "o5", 1, STOCK, str, 5)
     change = record(store, "o5", "refund", 9)
     assert [u.code for u in change.cancelled] == ["A"]
     assert change.order.delivery_state == "cancelled"
-    assert store.orders.stock_counts(STOCK)[STOCK]["available"] == 2
+    assert store.stock.counts(STOCK)[STOCK]["available"] == 2
     assert [u.state for u in store.orders.units(ACCOUNT, ["o5"])] == ["cancelled"]
     assert not store.orders.mark_unit_sent(ACCOUNT, "o5", 1, 10)  # a late ACK cannot resurrect it
 
 
 def test_a_refund_while_a_worker_holds_the_order_is_settled_by_its_release(store: Store) -> None:
-    store.orders.import_codes(STOCK, ["A"], 0)
+    store.stock.import_codes(STOCK, ["A"], 0)
     paid_order(store, "o6")
     assert store.orders.claim(ACCOUNT, "o6", "w/1", 10, 60_000, lambda _owner: True) is not None
     store.orders.reserve_stock_unit(ACCOUNT, "o6", 1, STOCK, str, 11)
     assert record(store, "o6", "refund", 12).cancelled == ()  # the worker may be sending right now
     released = store.orders.release(ACCOUNT, "o6", "w/1", 13)
     assert [u.code for u in released.cancelled] == ["A"] and released.order.delivery_state == "cancelled"
-    assert store.orders.available(STOCK) == 1
+    assert store.stock.available(STOCK) == 1
 
 
 def test_a_lease_is_stolen_only_from_a_dead_or_expired_holder(store: Store) -> None:
@@ -94,29 +94,29 @@ def test_a_lease_is_stolen_only_from_a_dead_or_expired_holder(store: Store) -> N
 
 
 def test_import_counts_duplicates(store: Store) -> None:
-    assert store.orders.import_codes(STOCK, ["A", "B"], 0) == (2, 0)
-    assert store.orders.import_codes(STOCK, ["B", "C", "A"], 0) == (1, 2)
+    assert store.stock.import_codes(STOCK, ["A", "B"], 0) == (2, 0)
+    assert store.stock.import_codes(STOCK, ["B", "C", "A"], 0) == (1, 2)
 
 
 def test_low_stock_fires_once_per_crossing(store: Store) -> None:
-    assert store.orders.set_low(STOCK, False) is False  # first sight, not low: nothing crossed
-    assert store.orders.set_low(STOCK, True) is True
-    assert store.orders.set_low(STOCK, True) is False
-    assert store.orders.set_low(STOCK, False) is True
-    assert store.orders.set_low(STOCK, True) is True
+    assert store.stock.set_low(STOCK, False) is False  # first sight, not low: nothing crossed
+    assert store.stock.set_low(STOCK, True) is True
+    assert store.stock.set_low(STOCK, True) is False
+    assert store.stock.set_low(STOCK, False) is True
+    assert store.stock.set_low(STOCK, True) is True
 
 
 def test_threads_racing_on_one_order_reserve_one_code(store: Store) -> None:
-    store.orders.import_codes(STOCK, [f"C{n}" for n in range(20)], 0)
+    store.stock.import_codes(STOCK, [f"C{n}" for n in range(20)], 0)
     paid_order(store, "o8")
     assert len(race_in_threads(store, "o8", threads=8, tag="t")) == 1
-    assert store.orders.stock_counts(STOCK)[STOCK]["reserved"] == 1
+    assert store.stock.counts(STOCK)[STOCK]["reserved"] == 1
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_processes_racing_on_one_order_reserve_one_code(db_url: str) -> None:
     with Store(db_url) as store:
-        store.orders.import_codes(STOCK, [f"C{n}" for n in range(20)], 0)
+        store.stock.import_codes(STOCK, [f"C{n}" for n in range(20)], 0)
         paid_order(store, "o9")
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
@@ -129,7 +129,7 @@ def test_processes_racing_on_one_order_reserve_one_code(db_url: str) -> None:
         worker.join(timeout=30)
     assert len(won) == 1
     with Store(db_url) as store:
-        assert store.orders.stock_counts(STOCK)[STOCK] == {"available": 19, "reserved": 1, "sent": 0}
+        assert store.stock.counts(STOCK)[STOCK] == {"available": 19, "reserved": 1, "sent": 0}
         assert [u.code for u in store.orders.units(ACCOUNT, ["o9"])] == won
 
 

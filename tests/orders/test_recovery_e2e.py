@@ -31,7 +31,7 @@ def test_a_send_the_server_took_before_the_crash_is_not_sent_again(env: Env) -> 
     run = env.restart(run)
     wait_delivered(run, order_id)
     assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
-    assert run.store.orders.stock_counts("cards")["cards"] == {"available": 2, "reserved": 0, "sent": 1}
+    assert run.store.stock.counts("cards")["cards"] == {"available": 2, "reserved": 0, "sent": 1}
 
 
 def test_a_notice_received_as_the_buyer_is_not_delivered(env: Env) -> None:
@@ -55,7 +55,7 @@ def test_two_services_sharing_postgres_deliver_once(clean_postgres_url: str, env
     for order_id in order_ids:
         wait_delivered(first, order_id)
     assert stays(lambda: sorted(codes_sent(env, codes)) == codes, 1.5)
-    assert first.store.orders.stock_counts("cards")["cards"] == {"available": 0, "reserved": 0, "sent": 6}
+    assert first.store.stock.counts("cards")["cards"] == {"available": 0, "reserved": 0, "sent": 6}
 
 
 def test_a_full_replay_after_restart_delivers_nothing_more(env: Env) -> None:
@@ -70,4 +70,4 @@ def test_a_full_replay_after_restart_delivers_nothing_more(env: Env) -> None:
     run = env.restart(run)
     wait_until(lambda: env.ctl.account_state(env.unb(SELLER))["acks"] >= acks + 6)  # the cards came again
     assert stays(lambda: sorted(codes_sent(env, codes)) == codes[:2], 1.0)
-    assert run.store.orders.stock_counts("cards")["cards"]["sent"] == 2
+    assert run.store.stock.counts("cards")["cards"]["sent"] == 2

@@ -126,7 +126,7 @@ def test_resend_sends_the_same_code_and_takes_none(env: Env) -> None:
     wait_delivered(run, order_id)
     run.svc.orders.resend(order_id)
     wait_until(lambda: codes_sent(env, codes) == [codes[0], codes[0]])
-    assert run.store.orders.stock_counts("cards")["cards"] == {"available": 2, "reserved": 0, "sent": 1}
+    assert run.store.stock.counts("cards")["cards"] == {"available": 2, "reserved": 0, "sent": 1}
     with pytest.raises(OrderActionError, match="no order"):
         run.svc.orders.resend("123")
     with pytest.raises(OrderActionError, match="nothing to retry"):
