@@ -223,7 +223,7 @@ def _report(db_url: str, placed: list[str], quantities: list[int], sent: list[di
         db_sent = {(c.order_id, c.code) for c in store.stock.codes(STOCK) if c.state == "sent"}
         units = store.orders.units(ACCOUNT, placed)
     # The recovery path at work: a unit whose code was reserved by one process and sent by the next.
-    straddling = sum(any(u.reserved_ms < k < (u.sent_ms or 0) for k in kill_ms) for u in units)
+    straddling = sum(any(u.reserved_at_ms < k < (u.sent_at_ms or 0) for k in kill_ms) for u in units)
     buyers_got = {(order_id, code) for order_id, got in per_order.items() for code in got}
     waits = sorted(first_code_ms[o] - paid_ms[o] for o in placed if o in first_code_ms)
     waits = waits or [0]

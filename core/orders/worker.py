@@ -19,11 +19,8 @@ Everything the worker does is driven by rows, so recovery after a restart is the
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,31 +34,20 @@ from core.config import DeliveryRule, Settings
 from core.errors import DeliveryFailed, OrderActionError, SendFailed
 from core.goofish.errors import GoofishError
 from core.goofish.messages import Event as ImEvent
-from core.orders.delivery import (
-    mask_code,
-    rule_for,
-    send_unit,
-    template_values,
-    unit_code,
-    unit_text,
-)
+from core.orders.delivery import mask_code, rule_for, send_unit
 from core.orders.states import ACTIVE, ENDED, DeliveryState, apply_notice, release
+from core.orders.units import LEASE_MS, claim, new_owner, reserve
 from core.session.history import already_sent
 from core.session.loop import ImSession
 from storage import DeliveryUnit, OrderRecord, Store
 
 log = logging.getLogger(__name__)
 
-LEASE_MS = 120_000  # longer than one pass can take (sends time out after http_timeout, API tries are bounded)
 SCAN_SECONDS = 1.0
 OFFLINE_RETRY_MS = 1_000  # the account is not online (yet): look again soon, without spending a try
 RETRY_CAP_SECONDS = 600.0
 WORKERS = 4
 STOP_WAIT_SECONDS = 3.0  # service stop must stay within design §2's 5 s
-
-_HOST = socket.gethostname()
-_PID = os.getpid()
-
 
 @dataclass(frozen=True)
 class UnitView:
@@ -86,25 +72,6 @@ class OrderView:
     reason: str
     updated_at_ms: int
     units: tuple[UnitView, ...]
-
-
-def holder_alive(owner: str) -> bool:
-    """Whether the process that took a lease still runs. Only a process on this host can be checked; for any
-    other the lease's expiry decides."""
-    host, _, rest = owner.partition("/")
-    pid_text = rest.partition("/")[0]
-    if host != _HOST or not pid_text.isdigit():
-        return True
-    pid = int(pid_text)
-    if pid == _PID:
-        return True  # another thread of ours is on it (a lease left by a crashed thread waits for its expiry)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Orders:
@@ -288,8 +255,8 @@ class Orders:
 
     def deliver(self, account_id: str, order_id: str) -> None:
         """One pass over an order's delivery, as its only worker (or nothing, when another worker has it)."""
-        owner = f"{_HOST}/{_PID}/{uuid.uuid4().hex[:12]}"
-        order = self._claim(account_id, order_id, owner)
+        owner = new_owner()
+        order = claim(self._db, account_id, order_id, owner, now_ms())
         if order is None:
             return
         try:
@@ -310,17 +277,6 @@ class Orders:
             self._bus.emit(ev.DeliveryChanged(account_id, order_id=order_id, unit=0,
                                               state="failed" if failed else "retrying", reason=changes["reason"]))
         self._emit_cancelled(released, cancelled)
-
-    def _claim(self, account_id: str, order_id: str, owner: str) -> OrderRecord | None:
-        """Make `owner` the order's only worker; None when another live worker holds it or nothing is left to do.
-        Compare-and-swap on the lease seen, so two claimers cannot both win."""
-        order = self._db.get(account_id, order_id)
-        if order is None or order.delivery_state not in ACTIVE:
-            return None
-        held = order.lease_owner and order.lease_owner != owner
-        if held and order.lease_until_ms > now_ms() and holder_alive(order.lease_owner):
-            return None
-        return self._db.take_lease(order, owner, now_ms() + LEASE_MS, ACTIVE)
 
     def _pass(self, order: OrderRecord, owner: str) -> dict[str, Any]:
         if order.status in ENDED:
@@ -379,31 +335,15 @@ class Orders:
         return updated
 
     def _reserve(self, order: OrderRecord, rule: DeliveryRule, unit_no: int) -> DeliveryUnit:
-        quantity = order.quantity or 1
-        first, last = unit_no == 1, unit_no == quantity
-
-        def render(code: str) -> str:
-            values = template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no, code)
-            return unit_text(rule, values, first, last)
-
-        existing = next((u for u in self._db.units(order.account_id, [order.order_id]) if u.unit == unit_no), None)
-        if existing is not None:
-            return existing
-        # A code from elsewhere (an API answer may take an HTTP call) is fetched before the transaction: nothing in
-        # it may wait on the network (on SQLite it holds the only write lock). A stock code is taken inside it.
-        code = None if rule.kind == "stock" else unit_code(
-            rule, template_values(order.order_id, order.buyer_nick, order.item_title, quantity, unit_no))
-        with self._db.edit(order.account_id, order.order_id) as tx:
-            reserved = tx.unit(unit_no)  # a concurrent pass may have written it meanwhile: its code stands
-            if reserved is not None:
-                return reserved
-            reserved = _add_unit(tx, rule, unit_no, code, render)
+        unit, reserved_now = reserve(self._db, order, rule, unit_no, now_ms())
+        if not reserved_now:
+            return unit
         if rule.kind == "stock":
             self._check_stock(order.account_id, rule)
         if order.delivery_state == DeliveryState.PENDING:
             self._db.update(order.account_id, order.order_id, delivery_state=DeliveryState.RESERVED.value)
-        self._unit_event(order, reserved, "reserved", "")
-        return reserved
+        self._unit_event(order, unit, "reserved", "")
+        return unit
 
     def _send(self, session: ImSession, order: OrderRecord, unit: DeliveryUnit) -> None:
         if unit.attempts > 0 and already_sent(session, order.cid, unit.text, unit.reserved_at_ms, wait_online=0):
@@ -461,19 +401,3 @@ def _seller_of(detail: Any) -> str | None:
             seller = ((component.get("data") or {}).get("orderInfo") or {}).get("sellerId")
             return str(seller) if seller else None
     return None
-
-
-def _add_unit(tx: Any, rule: DeliveryRule, unit_no: int, code: str | None,
-              render: Callable[[str], str]) -> DeliveryUnit:
-    """The unit's row, in the order's transaction: with a stock code taken in it, or with `code` from elsewhere
-    (a text, an API answer, an image)."""
-    now = now_ms()
-    if code is not None:
-        return tx.add_unit(unit_no, kind=rule.kind, code=code, text=render(code),
-                           state=DeliveryState.RESERVED.value, now_ms=now)
-    picked = tx.take_code(rule.source, unit_no)
-    if picked is None:
-        raise DeliveryFailed(f"stock {rule.source} is empty")
-    code_id, stock_code = picked
-    return tx.add_unit(unit_no, kind="stock", code=stock_code, text=render(stock_code),
-                       state=DeliveryState.RESERVED.value, now_ms=now, stock_code_id=code_id)

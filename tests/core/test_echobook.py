@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.replies.takeover import EchoBook
-from core.replies.takeover import ECHO_WINDOW_MS
+from core.replies.takeover import ECHO_WINDOW_MS, EchoBook
 
 T0 = 1_700_000_000_000
 

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from core.config import load_config
-from core.replies.rules import ReplyContext, build_chain, decide
+from core.replies.rules import Message, Outcome, RuleKind, build_chain, decide, register, rule_kinds
 
 CONFIG = """\
 server: demo
@@ -31,7 +31,7 @@ def chain(tmp_path: Path):
 
 
 def ask(rules, text, item=None):
-    return decide(rules, ReplyContext("shop", "c1", text, item))
+    return decide(rules, Message("shop", "c1", text, item))
 
 
 def test_item_keyword_beats_general_keyword_only_in_its_item(tmp_path):
@@ -64,3 +64,27 @@ def test_order_is_item_keyword_keyword_item_default_default(tmp_path):
     assert kinds == ["KeywordReply", "KeywordReply", "KeywordReply", "KeywordReply", "ItemDefault",
                      "AccountDefault"]
     assert chain(tmp_path)[0].rule_id.startswith("item_keyword")
+
+
+def test_a_registered_kind_takes_its_rank_in_the_chain_and_can_be_replaced(tmp_path):
+    before = rule_kinds()
+
+    class Thirty:
+        rule_id = "ai"
+        slow = True
+
+        def decide(self, message):
+            return Outcome(self.rule_id, "模型说：" + message.text)
+
+    try:
+        register(RuleKind("ai", 30, lambda account: [Thirty()]))
+        rules = chain(tmp_path)
+        assert [r.rule_id for r in rules].index("ai") == 4  # after both keyword kinds, before the item default
+        assert ask(rules, "价格多少").template == "通用价格"  # a keyword still wins
+        assert ask(rules, "随便问问", "222").template == "模型说：随便问问"  # ahead of the item default
+        register(RuleKind("ai", 30, lambda account: []))
+        assert "ai" not in [r.rule_id for r in chain(tmp_path)]
+    finally:
+        import core.replies.rules as module
+        module._KINDS[:] = before
+    assert rule_kinds() == before

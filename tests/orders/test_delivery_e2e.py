@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from core import events as ev
+from core.config import DeliveryRule
+from core.orders import units
+from core.orders.states import apply_notice
 from storage import Store
 from tests.orders.support import (
     SELLER,
@@ -78,11 +81,11 @@ def test_restart_resends_a_reserved_code_not_a_new_one(env: Env) -> None:
     order_id = place_paid(env)  # the seller is offline: queued by the platform
     # What a killed process leaves: the order recorded as paid, unit 1 reserved (code taken), never sent.
     with Store(env.db_url) as store:
-        orders = store.orders
-        orders.record_status(account_id=SELLER, order_id=order_id, status="paid", at_ms=1, accept=lambda *_: True,
-                             deliver_at_ms=0)  # chat and buyer come with the trade card the platform replays
-        orders.update_order(SELLER, order_id, lease_owner="elsewhere/1/dead", lease_until_ms=1)
-        orders.reserve_stock_unit(SELLER, order_id, 1, "cards", lambda code: f"卡密：{code}", 1)
+        with store.orders.edit(SELLER, order_id) as tx:  # chat and buyer come with the trade card replayed
+            apply_notice(tx, "paid", 1, 0, "", "", {})
+        order = store.orders.update(SELLER, order_id, lease_owner="elsewhere/1/dead", lease_until_ms=1)
+        assert order is not None
+        units.reserve(store.orders, order, DeliveryRule(kind="stock", source="cards", message="卡密：{code}"), 1, 1)
     run = env.restart(run)
     wait_delivered(run, order_id)
     assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
@@ -98,12 +101,12 @@ def test_the_echo_of_a_delivery_is_not_taken_for_the_seller_typing(env: Env) -> 
     order_id = place_paid(env)
     wait_delivered(run, order_id)
     cid = run.store.orders.get(SELLER, order_id).cid
-    wait_until(lambda: any(codes[0] in m.text for m in run.store.recent_messages(SELLER, cid))
+    wait_until(lambda: any(codes[0] in m.text for m in run.store.messages.recent(SELLER, cid))
                or env.ctl.account_state(env.unb(SELLER))["unacked"] == 0)
     env.ctl.message(env.unb(SELLER), BUYER, "收到了，谢谢", item_id=ITEM)
     wait_until(lambda: [m["text"] for m in env.ctl.sent_in(env.unb(SELLER), cid)][-1:] == ["在的"])
     assert run.events.of(ev.ChatPaused, SELLER) == []
-    assert not any(codes[0] in line.text for line in run.store.chat_history(SELLER, cid))
+    assert not any(codes[0] in line.text for line in run.store.chats.history(SELLER, cid))
 
 
 def test_a_refund_after_the_code_was_reserved_returns_it_to_stock(env: Env) -> None:

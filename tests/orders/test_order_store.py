@@ -1,4 +1,5 @@
-"""storage/orders.py on SQLite and PostgreSQL: the state machine's writes, reservations, cancelling, races."""
+"""The order state machine (core/orders/states.py) and the claims (core/orders/units.py) on storage/orders.py,
+over SQLite and PostgreSQL: notices, reservations, cancelling, leases, races."""
 
 from __future__ import annotations
 
@@ -6,14 +7,42 @@ import multiprocessing
 
 import pytest
 
-from core.orders.worker import accepts
+from core.errors import DeliveryFailed
+from core.orders import units
+from core.orders.states import ACTIVE, DeliveryState, accepts, release
 from storage import Store
-from tests.orders.race import ACCOUNT, STOCK, paid_order, race_in_threads, reserve_in_process
+from tests.orders.race import (
+    ACCOUNT,
+    STOCK,
+    STOCK_RULE,
+    notice,
+    paid_order,
+    race_in_threads,
+    reserve_in_process,
+)
+
+record = notice
 
 
-def record(store: Store, order_id: str, status: str, at_ms: int, deliver_at_ms: int | None = 0):
-    return store.orders.record_status(account_id=ACCOUNT, order_id=order_id, status=status, at_ms=at_ms,
-                                      accept=accepts, deliver_at_ms=deliver_at_ms, cid="c1", buyer_id="b1")
+def reserve(store: Store, order_id: str, now_ms: int, rule=STOCK_RULE):
+    order = store.orders.get(ACCOUNT, order_id)
+    assert order is not None
+    return units.reserve(store.orders, order, rule, 1, now_ms)[0]
+
+
+def claim(store: Store, order_id: str, owner: str, now_ms: int, lease_ms: int, alive: bool):
+    return units.claim(store.orders, ACCOUNT, order_id, owner, now_ms, lease_ms=lease_ms, alive=lambda _owner: alive)
+
+
+def give_back(store: Store, order_id: str, owner: str, now_ms: int, **changes):
+    with store.orders.edit(ACCOUNT, order_id) as tx:
+        cancelled = release(tx, owner, now_ms, changes)
+        return tx.order, cancelled
+
+
+def mark_sent(store: Store, order_id: str, now_ms: int) -> bool:
+    return store.orders.mark_unit_sent(ACCOUNT, order_id, 1, now_ms, from_state=DeliveryState.RESERVED,
+                                       to_state=DeliveryState.SENT)
 
 
 def test_accepts_only_forward_moves() -> None:
@@ -37,60 +66,59 @@ def test_stale_and_repeated_notices_change_nothing_and_history_is_kept(store: St
 
 
 def test_paid_without_a_rule_delivers_nothing_and_says_why(store: Store) -> None:
-    change = store.orders.record_status(account_id=ACCOUNT, order_id="o2", status="paid", at_ms=1, accept=accepts,
-                                        deliver_at_ms=None, no_rule_reason="no delivery rule for this item")
+    change = notice(store, "o2", "paid", 1, deliver_at_ms=None)
     assert change.order.delivery_state == "none" and change.order.reason == "no delivery rule for this item"
-    assert store.orders.due(10) == []
+    assert store.orders.due(10, ACTIVE) == []
 
 
 def test_a_unit_gets_one_code_only(store: Store) -> None:
     store.stock.import_codes(STOCK, ["A", "B", "C"], 0)
     paid_order(store, "o3")
-    first = store.orders.reserve_stock_unit(ACCOUNT, "o3", 1, STOCK, lambda code: f"code {code}", 5)
-    again = store.orders.reserve_stock_unit(ACCOUNT, "o3", 1, STOCK, lambda code: f"code {code}", 6)
-    assert first is not None and again is not None
-    assert (again.code, again.text, again.reserved_ms) == ("A", "code A", 5)
+    first = reserve(store, "o3", 5)
+    again = reserve(store, "o3", 6)
+    assert first == again and (again.code, again.text, again.reserved_at_ms) == ("A", "code A", 5)
     assert store.stock.counts(STOCK)[STOCK] == {"available": 2, "reserved": 1, "sent": 0}
-    assert store.orders.mark_unit_sent(ACCOUNT, "o3", 1, 7)
+    assert mark_sent(store, "o3", 7)
     assert store.stock.counts(STOCK)[STOCK] == {"available": 2, "reserved": 0, "sent": 1}
 
 
 def test_empty_stock_reserves_nothing(store: Store) -> None:
     paid_order(store, "o4")
-    assert store.orders.reserve_stock_unit(ACCOUNT, "o4", 1, STOCK, str, 5) is None
-    assert store.orders.units(ACCOUNT, ["o4"]) == []
+    with pytest.raises(DeliveryFailed, match="stock cards is empty"):
+        reserve(store, "o4", 5)
+    assert store.orders.units(ACCOUNT, ["o4"]) == []  # nothing half-written
 
 
 def test_refund_before_sending_returns_the_code(store: Store) -> None:
     store.stock.import_codes(STOCK, ["A", "B"], 0)
     paid_order(store, "o5")
-    store.orders.reserve_stock_unit(ACCOUNT, "o5", 1, STOCK, str, 5)
+    reserve(store, "o5", 5)
     change = record(store, "o5", "refund", 9)
     assert [u.code for u in change.cancelled] == ["A"]
     assert change.order.delivery_state == "cancelled"
     assert store.stock.counts(STOCK)[STOCK]["available"] == 2
     assert [u.state for u in store.orders.units(ACCOUNT, ["o5"])] == ["cancelled"]
-    assert not store.orders.mark_unit_sent(ACCOUNT, "o5", 1, 10)  # a late ACK cannot resurrect it
+    assert not mark_sent(store, "o5", 10)  # a late ACK cannot resurrect it
 
 
 def test_a_refund_while_a_worker_holds_the_order_is_settled_by_its_release(store: Store) -> None:
     store.stock.import_codes(STOCK, ["A"], 0)
     paid_order(store, "o6")
-    assert store.orders.claim(ACCOUNT, "o6", "w/1", 10, 60_000, lambda _owner: True) is not None
-    store.orders.reserve_stock_unit(ACCOUNT, "o6", 1, STOCK, str, 11)
+    assert claim(store, "o6", "w/1", 10, 60_000, True) is not None
+    reserve(store, "o6", 11)
     assert record(store, "o6", "refund", 12).cancelled == ()  # the worker may be sending right now
-    released = store.orders.release(ACCOUNT, "o6", "w/1", 13)
-    assert [u.code for u in released.cancelled] == ["A"] and released.order.delivery_state == "cancelled"
+    order, cancelled = give_back(store, "o6", "w/1", 13)
+    assert [u.code for u in cancelled] == ["A"] and order.delivery_state == "cancelled"
     assert store.stock.available(STOCK) == 1
 
 
 def test_a_lease_is_stolen_only_from_a_dead_or_expired_holder(store: Store) -> None:
     paid_order(store, "o7")
-    assert store.orders.claim(ACCOUNT, "o7", "w/1", 10, 1_000, lambda _owner: True) is not None
-    assert store.orders.claim(ACCOUNT, "o7", "w/2", 20, 1_000, lambda _owner: True) is None
-    assert store.orders.claim(ACCOUNT, "o7", "w/2", 20, 1_000, lambda _owner: False) is not None  # holder died
-    assert store.orders.claim(ACCOUNT, "o7", "w/3", 500, 1_000, lambda _owner: True) is None
-    assert store.orders.claim(ACCOUNT, "o7", "w/3", 1_021, 1_000, lambda _owner: True) is not None  # expired
+    assert claim(store, "o7", "w/1", 10, 1_000, True) is not None
+    assert claim(store, "o7", "w/2", 20, 1_000, True) is None
+    assert claim(store, "o7", "w/2", 20, 1_000, False) is not None  # holder died
+    assert claim(store, "o7", "w/3", 500, 1_000, True) is None
+    assert claim(store, "o7", "w/3", 1_021, 1_000, True) is not None  # expired
 
 
 def test_import_counts_duplicates(store: Store) -> None:
@@ -135,9 +163,9 @@ def test_processes_racing_on_one_order_reserve_one_code(db_url: str) -> None:
 
 def test_a_worker_whose_lease_was_taken_over_changes_nothing(store: Store) -> None:
     paid_order(store, "o10")
-    assert store.orders.claim(ACCOUNT, "o10", "w/1", 10, 1_000, lambda _owner: True) is not None
-    assert store.orders.claim(ACCOUNT, "o10", "w/2", 2_000, 1_000, lambda _owner: True) is not None  # expired
-    assert not store.orders.renew(ACCOUNT, "o10", "w/1", 5_000)
-    released = store.orders.release(ACCOUNT, "o10", "w/1", 2_100, delivery_state="failed", reason="late")
-    assert (released.order.delivery_state, released.order.lease_owner) == ("pending", "w/2")
-    assert store.orders.renew(ACCOUNT, "o10", "w/2", 5_000)
+    assert claim(store, "o10", "w/1", 10, 1_000, True) is not None
+    assert claim(store, "o10", "w/2", 2_000, 1_000, True) is not None  # expired
+    assert not store.orders.renew_lease(ACCOUNT, "o10", "w/1", 5_000)
+    order, _ = give_back(store, "o10", "w/1", 2_100, delivery_state="failed", reason="late")
+    assert (order.delivery_state, order.lease_owner) == ("pending", "w/2")
+    assert store.orders.renew_lease(ACCOUNT, "o10", "w/2", 5_000)

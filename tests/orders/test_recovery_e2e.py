@@ -22,12 +22,12 @@ def test_a_send_the_server_took_before_the_crash_is_not_sent_again(env: Env) -> 
     engine = open_engine(env.db_url)  # put the rows back the way a kill -9 right after the send leaves them
     with engine.begin() as conn:
         conn.execute(update(DeliveryUnit).where(DeliveryUnit.order_id == order_id)
-                     .values(state="reserved", sent_ms=None))
+                     .values(state="reserved", sent_at_ms=None))
         conn.execute(update(StockCode).where(StockCode.order_id == order_id).values(state="reserved"))
     engine.dispose()
     with Store(env.db_url) as store:
-        store.orders.update_order(SELLER, order_id, delivery_state="reserved", lease_owner="otherhost/1/x",
-                                  lease_until_ms=1)
+        store.orders.update(SELLER, order_id, delivery_state="reserved", lease_owner="otherhost/1/x",
+                            lease_until_ms=1)
     run = env.restart(run)
     wait_delivered(run, order_id)
     assert stays(lambda: codes_sent(env, codes) == [codes[0]], 1.0)
@@ -39,7 +39,7 @@ def test_a_notice_received_as_the_buyer_is_not_delivered(env: Env) -> None:
     session = run.svc.manager.session(SELLER)
     notice = ImEvent(kind="order", cid="47800000001", sender_id=env.unb(SELLER), item_id=ITEM,
                      order_id="2500000000000000001", order_status="paid", message_id="m" * 32)
-    run.svc.orders.on_order_event(session, notice)
+    run.svc.orders.on_notice(session, notice)
     assert run.store.orders.get(SELLER, "2500000000000000001") is None
 
 
@@ -65,7 +65,7 @@ def test_a_full_replay_after_restart_delivers_nothing_more(env: Env) -> None:
     wait_delivered(run, order_id)
     wait_until(lambda: env.ctl.account_state(env.unb(SELLER))["unacked"] == 0)
     run.stop()
-    run.store.upsert_account_state(SELLER, sync_pts=1)  # the next start asks for everything again
+    run.store.accounts.update(SELLER, 1, sync_pts=1)  # the next start asks for everything again
     acks = env.ctl.account_state(env.unb(SELLER))["acks"]
     run = env.restart(run)
     wait_until(lambda: env.ctl.account_state(env.unb(SELLER))["acks"] >= acks + 6)  # the cards came again

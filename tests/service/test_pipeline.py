@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from core.control import Control
 from core import events as ev
 from core.clock import now_ms
+from core.control import Control
 from tests.service.conftest import BUYER, BUYER2, ITEM, ITEM2, Env
 from tests.service.support import chat_rows, stays, wait_until
 

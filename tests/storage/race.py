@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 
+from core.replies.verdict import Decision, Verdict
 from storage import Store
+from storage.messages import Inbound
 
 NOW_MS = 1_700_000_000_000
 TTL_MS = 60_000
@@ -21,10 +23,37 @@ TTL_MS = 60_000
 def claimer(store: Store, kind: str, now_ms: int = NOW_MS, account: str = "acc") -> Callable[[int], bool]:
     """The claim under test, on key number `key`."""
     if kind == "seen":
-        return lambda key: store.mark_seen(account, f"msg-{key}", TTL_MS, now_ms)
+        return lambda key: store.messages.mark_seen(account, f"msg-{key}", TTL_MS, now_ms)
     if kind == "once":
-        return lambda key: store.claim_once(account, f"cid-{key}", "greeting", now_ms)
+        return lambda key: claim_once(store, account, f"cid-{key}", "greeting", now_ms)
     raise ValueError(kind)
+
+
+def inbound(store: Store, account_id: str, cid: str, message_id: str, at_ms: int, text: str = "在吗",
+            verdict: Verdict | None = None) -> int | None:
+    """Store one buyer message the way the replies stage does (deduped, decided when given a verdict); its id, or
+    None when its message id was seen before."""
+    recorded = store.messages.accept(
+        Inbound(account_id=account_id, cid=cid, message_id=message_id, kind="chat", text=text, sender_id="b",
+                created_at_ms=at_ms, received_at_ms=at_ms),
+        ttl_ms=TTL_MS, verdict=verdict)
+    return None if recorded is None else recorded.inbound_id
+
+
+def claim_once(store: Store, account_id: str, cid: str, rule: str, now_ms: int) -> bool:
+    """A buyer message answered by a once-per-chat rule: True when this one won the chat's claim (a reply was
+    written), False when the rule had answered the chat before."""
+    _counter[0] += 1  # a fresh message each time: the once-claim, not the dedupe, must decide
+    verdict = Verdict(Decision.REPLIED, now_ms, rule, reply_text="你好", to_id="b", once=True)
+    recorded = store.messages.accept(
+        Inbound(account_id=account_id, cid=cid, message_id=f"once-{threading.get_ident()}-{_counter[0]}",
+                kind="chat", text="你好", created_at_ms=now_ms, received_at_ms=now_ms),
+        ttl_ms=TTL_MS, verdict=verdict)
+    assert recorded is not None
+    return recorded.reply_id is not None
+
+
+_counter = [0]
 
 
 def claim_in_threads(

@@ -1,4 +1,4 @@
-"""mark_seen and claim_once: exactly one winner per key, across threads and across processes."""
+"""The two claims with one winner — a message id seen, a once-per-chat rule's chat — exactly one winner per key, across threads and across processes."""
 
 from __future__ import annotations
 
@@ -7,32 +7,32 @@ import multiprocessing
 import pytest
 
 from storage import Store
-from tests.storage.race import NOW_MS, TTL_MS, claim_in_process, claim_in_threads, claimer
+from tests.storage.race import NOW_MS, TTL_MS, claim_in_process, claim_in_threads, claim_once, claimer
 
 KINDS = ["seen", "once"]
 
 
 def test_mark_seen_first_sight_only(store: Store) -> None:
-    assert store.mark_seen("shop-a", "m1", TTL_MS, NOW_MS) is True
-    assert store.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + 1) is False
-    assert store.mark_seen("shop-b", "m1", TTL_MS, NOW_MS) is True  # per account
-    assert store.mark_seen("shop-a", "m2", TTL_MS, NOW_MS) is True
+    assert store.messages.mark_seen("shop-a", "m1", TTL_MS, NOW_MS) is True
+    assert store.messages.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + 1) is False
+    assert store.messages.mark_seen("shop-b", "m1", TTL_MS, NOW_MS) is True  # per account
+    assert store.messages.mark_seen("shop-a", "m2", TTL_MS, NOW_MS) is True
 
 
 def test_mark_seen_counts_an_expired_mark_as_unseen_and_refreshes_it(store: Store) -> None:
-    assert store.mark_seen("shop-a", "m1", TTL_MS, NOW_MS) is True
-    assert store.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + TTL_MS - 1) is False
-    assert store.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + TTL_MS) is True
+    assert store.messages.mark_seen("shop-a", "m1", TTL_MS, NOW_MS) is True
+    assert store.messages.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + TTL_MS - 1) is False
+    assert store.messages.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + TTL_MS) is True
     # Refreshed: the new mark lasts a full TTL from its renewal.
-    assert store.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + 2 * TTL_MS - 1) is False
+    assert store.messages.mark_seen("shop-a", "m1", TTL_MS, NOW_MS + 2 * TTL_MS - 1) is False
 
 
 def test_claim_once_first_caller_wins_per_chat_and_rule(store: Store) -> None:
-    assert store.claim_once("shop-a", "c1", "default", NOW_MS) is True
-    assert store.claim_once("shop-a", "c1", "default", NOW_MS + 10**9) is False  # once means ever
-    assert store.claim_once("shop-a", "c1", "greeting", NOW_MS) is True
-    assert store.claim_once("shop-a", "c2", "default", NOW_MS) is True
-    assert store.claim_once("shop-b", "c1", "default", NOW_MS) is True
+    assert claim_once(store, "shop-a", "c1", "default", NOW_MS) is True
+    assert claim_once(store, "shop-a", "c1", "default", NOW_MS + 10**9) is False  # once means ever
+    assert claim_once(store, "shop-a", "c1", "greeting", NOW_MS) is True
+    assert claim_once(store, "shop-a", "c2", "default", NOW_MS) is True
+    assert claim_once(store, "shop-b", "c1", "default", NOW_MS) is True
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -48,7 +48,7 @@ def test_eight_threads_racing_on_many_keys_win_each_key_once(store: Store, kind:
 
 def test_threads_racing_to_refresh_expired_marks_have_one_winner_each(store: Store) -> None:
     for key in range(20):
-        store.mark_seen("acc", f"msg-{key}", TTL_MS, NOW_MS - TTL_MS)  # all expired by NOW_MS
+        store.messages.mark_seen("acc", f"msg-{key}", TTL_MS, NOW_MS - TTL_MS)  # all expired by NOW_MS
     won = claim_in_threads(claimer(store, "seen"), keys=20, threads=8)
     assert sorted(won) == list(range(20))
 

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from storage import Store, Verdict
+from core.replies.verdict import Decision, Verdict
+from storage import Store
 from storage.driver import DriverTx, DriverWriter
+from storage.messages import Inbound
 from tests.service.support import wait_until
 
 T0 = 1_700_000_000_000
@@ -24,13 +26,13 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         yield store
 
 
-def message(n: int) -> dict[str, Any]:
-    return {"account_id": "shop-a", "cid": f"c{n % 7}", "message_id": f"m{n}", "kind": "chat", "text": f"价格{n}",
-            "sender_id": "b", "sender_nick": "n", "item_id": "1", "created_at_ms": T0, "received_at_ms": T0 + n}
+def message(n: int) -> Inbound:
+    return Inbound(**{"account_id": "shop-a", "cid": f"c{n % 7}", "message_id": f"m{n}", "kind": "chat", "text": f"价格{n}",
+            "sender_id": "b", "sender_nick": "n", "item_id": "1", "created_at_ms": T0, "received_at_ms": T0 + n})
 
 
 def writer_of(store: Store) -> DriverWriter:
-    return store._fast
+    return store.db.fast
 
 
 def test_sixteen_threads_each_get_their_own_rows_back(sqlite_store: Store) -> None:
@@ -42,8 +44,8 @@ def test_sixteen_threads_each_get_their_own_rows_back(sqlite_store: Store) -> No
 
     def worker(first: int) -> None:
         for n in range(first, first + 50):
-            verdict = Verdict("replied", T0 + n, "kw", reply_text=f"回复{n}", to_id="b")
-            results[n] = sqlite_store.accept_inbound(ttl_ms=TTL_MS, verdict=verdict, **message(n))
+            verdict = Verdict(Decision.REPLIED, T0 + n, "kw", reply_text=f"回复{n}", to_id="b")
+            results[n] = sqlite_store.messages.accept(message(n), ttl_ms=TTL_MS, verdict=verdict)
 
     threads = [threading.Thread(target=worker, args=(k * 50,)) for k in range(16)]
     for thread in threads:
@@ -51,11 +53,11 @@ def test_sixteen_threads_each_get_their_own_rows_back(sqlite_store: Store) -> No
     for thread in threads:
         thread.join()
     assert sum(batches) == 800
-    rows = {m.message_id: m for m in sqlite_store.recent_messages("shop-a", limit=1000)}
+    rows = {m.message_id: m for m in sqlite_store.messages.recent("shop-a", limit=1000)}
     assert len(rows) == 800
     for n, accepted in results.items():
         assert accepted is not None and rows[f"m{n}"].id == accepted.inbound_id  # each caller its own id
-        reply = sqlite_store.find_pending_reply("shop-a", f"c{n % 7}", f"回复{n}", now_ms=T0 + n)
+        reply = sqlite_store.replies.find_ours("shop-a", f"c{n % 7}", f"回复{n}", not_before_ms=T0 + n)
         assert reply is not None and (reply.id, reply.inbound_id) == (accepted.reply_id, accepted.inbound_id)
 
 
@@ -68,7 +70,7 @@ def test_writers_queued_behind_the_lock_share_one_transaction_and_a_failure_stay
     outcomes: dict[int, Any] = {}
 
     def failing(tx: DriverTx) -> None:
-        tx.run(sqlite_store._sql.pause_chat, {"account_id": "shop-a", "cid": "bad", "until_ms": T0, "reason": ""})
+        tx.run(sqlite_store.db.sql.pause_chat, {"account_id": "shop-a", "cid": "bad", "until_ms": T0, "reason": ""})
         raise ValueError("this caller's bug")
 
     def call(n: int) -> None:
@@ -76,12 +78,12 @@ def test_writers_queued_behind_the_lock_share_one_transaction_and_a_failure_stay
             if n == 3:
                 outcomes[n] = writer.run(failing)
             else:
-                outcomes[n] = sqlite_store.accept_inbound(ttl_ms=TTL_MS, **message(n))
+                outcomes[n] = sqlite_store.messages.accept(message(n), ttl_ms=TTL_MS)
         except ValueError as exc:
             outcomes[n] = exc
 
     # Hold SQLite's write lock the way any other writer does, so the callers queue up behind it.
-    with sqlite_store._write_gate:
+    with sqlite_store.db._write_gate:
         threads = [threading.Thread(target=call, args=(n,)) for n in range(8)]
         for thread in threads:
             thread.start()
@@ -90,6 +92,6 @@ def test_writers_queued_behind_the_lock_share_one_transaction_and_a_failure_stay
         thread.join(5)
     assert isinstance(outcomes.pop(3), ValueError)
     assert all(accepted is not None for accepted in outcomes.values())
-    assert len(sqlite_store.recent_messages("shop-a")) == 7
-    assert sqlite_store.list_pauses(T0 - 1) == []  # the failed caller's write was rolled back
+    assert len(sqlite_store.messages.recent("shop-a")) == 7
+    assert sqlite_store.chats.pauses(T0 - 1) == []  # the failed caller's write was rolled back
     assert batches[0] == 1 and batches[1] == 7  # the leader alone, then everyone who queued meanwhile

@@ -13,9 +13,9 @@ from rich.console import Console
 from textual.notifications import Notify
 from textual.widgets import DataTable, Static
 
+from core.control import Control
 from core.logsink import LogSink
 from tui.app import XianyuApp
-from core.control import Control
 from tui.backend import ServiceBackend
 from tui.feed import EventFeed, LogLines
 
