@@ -1,6 +1,6 @@
 """xianyu — a self-hosted multi-account auto-reply service for Xianyu (Goofish) sellers.
 
-The command line (design.md §3.1):
+The command line (docs/contracts.md §3.1):
 
     python xianyu.py [--config PATH] [--db URL] [--no-tui] [--log-level LEVEL]   run the service
     python xianyu.py check [--config PATH]                                      validate accounts.yml

@@ -12,13 +12,13 @@ from collections.abc import Callable
 
 import websocket
 
-from core.session.connection import WsOptions, open_socket
 from core.goofish import frames
 from core.goofish.cookies import CookieJar
 from core.goofish.decode import decode_item
 from core.goofish.endpoints import DEFAULT_UA, Endpoints, im_user_agent
 from core.goofish.ids import device_id
 from core.goofish.mtop import MtopClient
+from core.session.connection import WsOptions, open_socket
 
 
 def _serve(ws: websocket.WebSocket, me: str, keyword: str, reply: str, stop: threading.Event,

@@ -159,9 +159,9 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     from core.config import load_config
+    from core.control import Control
     from core.service import Service
     from tui.app import XianyuApp
-    from core.control import Control
     from tui.backend import ServiceBackend
     from tui.feed import EventFeed
 

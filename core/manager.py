@@ -184,7 +184,7 @@ class AccountManager:
             r.session.request_stop()
 
     def shutdown(self) -> None:
-        """Abort sockets → join the pool with a timeout (design §2); call after signal_stop()."""
+        """Abort sockets → join the pool with a timeout (docs/contracts.md §2); call after signal_stop()."""
         self._closing.set()
         # A start() that passed its closing check just before the flag was set is still inside its account's
         # lock, building the session: wait for it, so that session is in the list below and stopped too

@@ -2,8 +2,8 @@
 together once, in the order they depend on each other (nothing is wired after construction).
 
 Used by the headless runner, the TUI and the tests alike. ``start()`` returns once everything is running;
-``stop()`` follows design §2's order: stop Events → scheduler.shutdown(wait=False) → abort sockets → join the
-pool with a timeout → quit browsers → dispose the engine. The platform (live, custom, or the demo marketplace
+``stop()`` follows the shutdown order of docs/contracts.md §2: stop Events → scheduler.shutdown(wait=False) →
+abort sockets → join the pool with a timeout → quit browsers → dispose the engine. The platform (live, custom, or the demo marketplace
 that xianyu.py starts around core) is handed in as a `Platform`; core never knows which.
 
 Risk control is solved by ``self.slider`` (core/verification); ``pending_verification`` and ``set_cookie`` are
@@ -130,8 +130,8 @@ class Service:
             raise CookieRejected(f"no account {account_id!r} in {self.config.path}") from None
         session = self.sessions.get(account_id)
         known = session.credentials.unb if session else None
-        self.manager.stop(account_id)  # first, so the session cannot write its old jar over the merge
-        taken = self.credentials.paste(account, cookie, known)
+        manager = self.manager
+        taken = self.credentials.paste(account, cookie, known, stop=lambda: manager.stop(account_id))
         log.info("%s: pasted cookie saved (%d cookies); restarting the account", account_id, taken)
         if account.enabled:
             self.manager.start(account_id)

@@ -1,4 +1,4 @@
-"""The control API under `/_sim` (design.md §3.3; extras documented in sim/README.md).
+"""The control API under `/_sim` (docs/contracts.md §3.3; extras documented in sim/README.md).
 
 JSON in, JSON out. A missing or malformed field answers 400, an unknown account/order/conversation 404, both
 as `{"error": "..."}`. Ids may be given as JSON numbers or strings; they are always answered as strings.

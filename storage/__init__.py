@@ -49,6 +49,7 @@ __all__ = [
     "ItemCache",
     "OrderRecord",
     "OrderStore",
+    "OrderTransition",
     "OrderTx",
     "RecordableVerdict",
     "Recorded",

@@ -23,10 +23,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core import events as ev
+from core.control import Control
 from core.errors import ConfigError, CookieRejected, CoreError
 from core.redact import redact
 from core.session.loop import Snapshot
-from core.control import Control
 from tui.backend import Backend, ServiceBackend
 from tui.feed import EventFeed, LogLines
 from tui.format import summary

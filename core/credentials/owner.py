@@ -8,6 +8,8 @@ old jar over it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.clock import now_ms
 from core.config import AccountConfig
 from core.credentials.account import AccountCredentials, CredentialSettings, cookie_fingerprint, persisted_jar
@@ -30,10 +32,12 @@ class Credentials:
         state = self._store.accounts.get(account_id)
         return CookieJar.parse(state.cookie_jar).unb if state is not None and state.cookie_jar else None
 
-    def paste(self, account: AccountConfig, cookie: str, known_unb: str | None) -> int:
-        """Merge a pasted cookie into the account's stored jar (call while the account is stopped); the number of
-        cookies taken. Raises CookieRejected (never quoting the cookie) when it is unusable."""
+    def paste(self, account: AccountConfig, cookie: str, known_unb: str | None, stop: Callable[[], None]) -> int:
+        """Merge a pasted cookie into the account's stored jar; the number of cookies taken. An unusable cookie
+        raises CookieRejected (never quoting it) and changes nothing: the account keeps running as it was. A
+        usable one first calls `stop` (the running session must not write its old jar over the merge)."""
         cookies = pasted_cookies(cookie, known_unb or self.stored_unb(account.id) or account.unb)
+        stop()
         base = self._platform.cookie_for(account)
         fingerprint = cookie_fingerprint(base)
         jar = persisted_jar(self._store.accounts.get(account.id), fingerprint) or CookieJar.parse(base)

@@ -1,7 +1,7 @@
 """The typed result of decoding one push item: `Event`, and the kinds it can have.
 
 One flat frozen dataclass rather than a class per kind: the CLI prints the same fields for every kind
-(design.md §3.1), the pipeline switches on `kind`, and absent fields are simply None.
+(docs/contracts.md §3.1), the pipeline switches on `kind`, and absent fields are simply None.
 
 Field semantics (all ids without the "@goofish" suffix):
 - `cid`: the conversation id. `sender_id`: who sent it (for `session` events, the user field "4").

@@ -47,7 +47,7 @@ SCAN_SECONDS = 1.0
 OFFLINE_RETRY_MS = 1_000  # the account is not online (yet): look again soon, without spending a try
 RETRY_CAP_SECONDS = 600.0
 WORKERS = 4
-STOP_WAIT_SECONDS = 3.0  # service stop must stay within design §2's 5 s
+STOP_WAIT_SECONDS = 3.0  # service stop must stay within the 5 s of docs/contracts.md §2
 
 @dataclass(frozen=True)
 class UnitView:

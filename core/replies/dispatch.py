@@ -34,6 +34,7 @@ class ChatDispatcher:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)  # notified when the last key's queue is drained
         self._parked: set[Hashable] = set()
+        self._draining: set[Hashable] = set()  # keys a worker is on: at most one per key, or order is lost
 
     def submit(self, key: Hashable, work: Work) -> None:
         """Queue ``work`` behind earlier work of the same key; blocks while the system is full."""
@@ -58,11 +59,13 @@ class ChatDispatcher:
                 queue.append(work)
                 return
             self._queues[key] = deque([work])
+            self._draining.add(key)
         try:
             self._pool.submit(self._drain, key)
         except RuntimeError:  # pool shut down: drop the slot we took, the work is abandoned
             with self._lock:
                 self._queues.pop(key, None)
+                self._draining.discard(key)
                 if not self._queues:
                     self._idle.notify_all()
             self._slots.release()
@@ -81,26 +84,31 @@ class ChatDispatcher:
             self._parked.add(key)
 
     def resume(self, key: Hashable) -> None:
+        """Let the key's waiting work run. Safe at any moment, also before the parking work has returned (a slow
+        rule that answered at once): the worker still on the key then simply carries on."""
         with self._lock:
             self._parked.discard(key)
             queue = self._queues.get(key)
-            if queue is None:
+            if queue is None or key in self._draining:
                 return
             if not queue:
                 del self._queues[key]
                 if not self._queues:
                     self._idle.notify_all()
                 return
+            self._draining.add(key)
         self._pool.submit(self._drain, key)
 
     def _drain(self, key: Hashable) -> None:
         while True:
             with self._lock:
                 if key in self._parked:
+                    self._draining.discard(key)
                     return  # resume() drains the rest
                 queue = self._queues[key]
                 if not queue:
                     del self._queues[key]
+                    self._draining.discard(key)
                     if not self._queues:
                         self._idle.notify_all()
                     return

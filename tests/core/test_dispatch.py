@@ -76,7 +76,7 @@ def test_a_failing_handler_releases_its_slot():
     pool.shutdown()
 
 
-def test_debouncer_fires_once_with_the_newest_callback():
+def test_timers_fires_once_with_the_newest_callback():
     debouncer = Timers()
     fired = []
     event = threading.Event()
@@ -91,7 +91,7 @@ def test_debouncer_fires_once_with_the_newest_callback():
     debouncer.stop()
 
 
-def test_debouncer_stop_drops_pending_work():
+def test_timers_stop_drops_pending_work():
     debouncer = Timers()
     fired = []
     debouncer.schedule("x", 0.2, lambda: fired.append(1))
@@ -111,3 +111,55 @@ def test_wait_idle_reports_what_is_still_queued_and_returns_once_drained() -> No
         release.set()
         assert dispatcher.wait_idle(5) == 0
         assert done == [1]
+
+
+def test_a_parked_chat_keeps_its_later_work_in_order_without_a_handler_until_resumed():
+    pool = ThreadPoolExecutor(2)
+    dispatcher = ChatDispatcher(pool, in_flight=8)
+    ran: list[str] = []
+
+    def first():
+        ran.append("first")
+        dispatcher.park("c1")
+
+    dispatcher.submit("c1", first)
+    for n in range(3):
+        dispatcher.submit("c1", lambda n=n: ran.append(f"later{n}"))
+    dispatcher.submit("c2", lambda: ran.append("other chat"))
+    deadline = time.monotonic() + 5
+    while "other chat" not in ran and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert ran == ["first", "other chat"] and not dispatcher.idle("c1")  # parked: waits, but holds no worker
+    assert dispatcher.wait_idle(0.05) == 3
+    dispatcher.resume("c1")
+    assert dispatcher.wait_idle(5) == 0
+    assert ran == ["first", "other chat", "later0", "later1", "later2"]
+    pool.shutdown()
+
+
+def test_a_resume_that_comes_before_the_parking_work_returned_keeps_one_worker_on_the_chat():
+    """A slow rule that answers at once resumes its chat while the work that parked it is still running."""
+    pool = ThreadPoolExecutor(4)
+    dispatcher = ChatDispatcher(pool, in_flight=64)
+    ran: list[int] = []
+    running = threading.Semaphore(1)
+
+    def work(n: int):
+        def run():
+            assert running.acquire(blocking=False), "two workers on one chat"
+            try:
+                if n % 3 == 0:
+                    dispatcher.park("c1")
+                    threading.Thread(target=dispatcher.resume, args=("c1",)).start()
+                    time.sleep(0.002)
+                ran.append(n)
+            finally:
+                running.release()
+        return run
+
+    for n in range(60):
+        dispatcher.submit("c1", work(n))
+    assert dispatcher.wait_idle(10) == 0
+    assert ran == list(range(60))
+    pool.shutdown()
