@@ -113,7 +113,13 @@ def _options(spec: BrowserSpec, port: int, profile: Path) -> ChromiumOptions:
     options.set_user_agent(spec.user_agent)  # x5sec is bound to the UA: the account's, not Chromium's
     options.headless(spec.headless)
     options.set_retry(times=1, interval=0.5)
-    options.set_timeouts(base=5, page_load=20, script=10)
+    # Navigation returns at once and the job polls the page itself (solve.py), checking for a stop between any
+    # two calls. DrissionPage's own waits cannot be interrupted, and in a browser closed under them (the service
+    # stopping mid-load) they never see the load end: a page-load wait would hold the job for its whole timeout
+    # (twice, with the retry), and every element lookup waits up to `base` for the document first. Hence no load
+    # wait at all, and a short base: a stop is seen within about a second.
+    options.set_timeouts(base=1, page_load=20, script=10)
+    options.set_load_mode("none")
     for argument in BASE_ARGUMENTS:
         options.set_argument(argument)
     if hasattr(os, "geteuid") and os.geteuid() == 0:

@@ -144,8 +144,9 @@ def _scopes(tab: Any) -> list[Any]:
     return scopes
 
 
-def _first(scope: Any, selectors: tuple[str, ...]) -> Any:
+def _first(scope: Any, selectors: tuple[str, ...], cancelled: Callable[[], bool] = lambda: False) -> Any:
     for selector in selectors:
+        _check(cancelled)  # a lookup may wait up to the browser's base timeout (browser.py)
         element = scope.ele(f"css:{selector}", timeout=0)
         if element:
             return element
@@ -156,16 +157,29 @@ def _find_slider(tab: Any, cancelled: Callable[[], bool]) -> _Parts:
     deadline = time.monotonic() + FIND_SECONDS
     while True:
         _check(cancelled)
-        for scope in _scopes(tab):
-            button, track = _first(scope, BUTTONS), _first(scope, TRACKS)
-            if button and track and button.states.is_displayed:
-                (bx, by), (bw, bh) = button.rect.viewport_location, button.rect.size
-                offset = _frame_offset(scope)
-                distance = track.rect.size[0] - bw
-                return _Parts(offset[0] + bx + bw / 2, offset[1] + by + bh / 2, distance, scope)
+        try:
+            parts = _slider_in(tab, cancelled)
+        except VerificationCancelled:
+            raise
+        except Exception:  # the page is still loading (navigation returns at once): a document or frame that is
+            log.debug("slider scan failed while the page loads", exc_info=True)  # replaced mid-scan
+            parts = None
+        if parts is not None:
+            return parts
         if time.monotonic() > deadline:
             raise SliderFailed("no slider found on the page")
         time.sleep(POLL)
+
+
+def _slider_in(tab: Any, cancelled: Callable[[], bool]) -> _Parts | None:
+    for scope in _scopes(tab):
+        button, track = _first(scope, BUTTONS, cancelled), _first(scope, TRACKS, cancelled)
+        if button and track and button.states.is_displayed:
+            (bx, by), (bw, bh) = button.rect.viewport_location, button.rect.size
+            offset = _frame_offset(scope)
+            distance = track.rect.size[0] - bw
+            return _Parts(offset[0] + bx + bw / 2, offset[1] + by + bh / 2, distance, scope)
+    return None
 
 
 def _frame_offset(scope: Any) -> tuple[float, float]:
