@@ -38,7 +38,7 @@ from core.goofish.frames import (
     sync_position,
 )
 from core.goofish.ids import device_id, new_mid, new_uuid, now_ms
-from core.goofish.messages import KINDS, ORDER_STATUSES, Event
+from core.goofish.messages import KINDS, ORDER_STATUSES, ImEvent
 from core.goofish.mtop import ItemInfo, MtopClient, OrderInfo, TokenInfo
 from core.goofish.sign import APP_KEY_IM, APP_KEY_SIGN, h5_token, h5_token_expiry_ms, mtop_sign
 
@@ -53,7 +53,7 @@ __all__ = [
     "ApiError",
     "CookieJar",
     "Endpoints",
-    "Event",
+    "ImEvent",
     "Frame",
     "FrameError",
     "GoofishError",

@@ -1,8 +1,8 @@
-"""Push payloads → typed `Event`s (spec §4). The decoder never raises.
+"""Push payloads → typed `ImEvent`s (spec §4). The decoder never raises.
 
 A push item's `data` is base64 of MessagePack (objectTypes 40000/40006/40102/40103) or base64 of plain JSON
 (370000, session "arouse"). Everything arriving here is untrusted: any failure, any wrong type anywhere,
-becomes `Event(kind="invalid", error=...)` so one odd item can neither kill the session loop nor hide the
+becomes `ImEvent(kind="invalid", error=...)` so one odd item can neither kill the session loop nor hide the
 other items of its frame.
 
 Classification of a chat message (40000), first rule that applies:
@@ -29,7 +29,7 @@ from core.goofish import trade
 from core.goofish.errors import FrameError
 from core.goofish.frames import Push, frame_from_obj, parse_frame, push_items
 from core.goofish.lenient import dig, int_or_none, json_object, text_or_none, url_param
-from core.goofish.messages import Event
+from core.goofish.messages import ImEvent
 
 CHAT, SESSION, READ, READ_RECEIPT, AROUSE = 40000, 40006, 40102, 40103, 370000
 KNOWN_OBJECT_TYPES = frozenset({CHAT, SESSION, READ, READ_RECEIPT, AROUSE})
@@ -107,9 +107,9 @@ def _unpack(raw: bytes) -> Any:
         return _normalise(_unpack_once(raw, raw_strings=True))
 
 
-# ---- structure → Event -------------------------------------------------------------------------------------
+# ---- structure → ImEvent -------------------------------------------------------------------------------------
 
-def _chat_message(payload: dict[str, Any], msg: dict[str, Any], me: str | None, object_type: int | None) -> Event:
+def _chat_message(payload: dict[str, Any], msg: dict[str, Any], me: str | None, object_type: int | None) -> ImEvent:
     """A 40000 message (spec §4.1): text, image, trade card or platform notice."""
     ext = msg.get("10") if isinstance(msg.get("10"), dict) else {}
     content = dig(msg, "6", "3")
@@ -146,7 +146,7 @@ def _chat_message(payload: dict[str, Any], msg: dict[str, Any], me: str | None, 
                 or trade.order_id_from_update_key(ext_json.get("updateKey"))
                 or trade.order_id_anywhere(payload)
             )
-            return Event(kind="order", sender_nick=nick, order_id=order_id, order_status=status, **fields)
+            return ImEvent(kind="order", sender_nick=nick, order_id=order_id, order_status=status, **fields)
     nick = nick or text_or_none(ext.get("reminderTitle"))
     if me:
         own = sender is not None and sender == _bare(me)
@@ -156,45 +156,45 @@ def _chat_message(payload: dict[str, Any], msg: dict[str, Any], me: str | None, 
         pics = dig(inner, "image", "pics")
         first_pic = pics[0] if isinstance(pics, list) and pics else None
         fields["text"] = summary or reminder
-        return Event(kind="own_echo" if own else "chat", sender_nick=nick, image_url=text_or_none(dig(first_pic, "url")), **fields)
+        return ImEvent(kind="own_echo" if own else "chat", sender_nick=nick, image_url=text_or_none(dig(first_pic, "url")), **fields)
     if trade.is_system_notice(fields["text"]):
-        return Event(kind="system", sender_nick=nick, **fields)
-    return Event(kind="own_echo" if own else "chat", sender_nick=nick, **fields)
+        return ImEvent(kind="system", sender_nick=nick, **fields)
+    return ImEvent(kind="own_echo" if own else "chat", sender_nick=nick, **fields)
 
 
-def _list_event(payload: dict[str, Any], entries: list[Any], object_type: int | None) -> Event:
+def _list_event(payload: dict[str, Any], entries: list[Any], object_type: int | None) -> ImEvent:
     """`{"1": [...]}`: a 40006 session event (list of maps) or a read receipt listing message ids."""
     head = entries[0] if entries else None
     if isinstance(head, dict):
-        return Event(kind="session", cid=_bare(head.get("1")), sender_id=_bare(head.get("4")),
+        return ImEvent(kind="session", cid=_bare(head.get("1")), sender_id=_bare(head.get("4")),
                      object_type=object_type, raw=payload)
     if isinstance(head, str):
-        return Event(kind="read_receipt", cid=_bare(payload.get("3")), message_id=head,
+        return ImEvent(kind="read_receipt", cid=_bare(payload.get("3")), message_id=head,
                      created_at=int_or_none(payload.get("5")), object_type=object_type, raw=payload)
-    return Event.invalid("field 1 is a list of neither maps nor message ids", payload, object_type)
+    return ImEvent.invalid("field 1 is a list of neither maps nor message ids", payload, object_type)
 
 
-def _keyed_event(payload: dict[str, Any], head: str, object_type: int | None) -> Event:
+def _keyed_event(payload: dict[str, Any], head: str, object_type: int | None) -> ImEvent:
     """`{"1": "<id>", ...}`: a read receipt, a session red-reminder, or a new-message notice."""
     if head.endswith(".PNM"):
-        return Event(kind="read_receipt", cid=_bare(payload.get("4")), message_id=head,
+        return ImEvent(kind="read_receipt", cid=_bare(payload.get("4")), message_id=head,
                      created_at=int_or_none(payload.get("6")), object_type=object_type, raw=payload)
     detail = payload.get("3")
     if isinstance(detail, dict) and "redReminder" in detail:
         reminder = text_or_none(detail.get("redReminder"))
         status = trade.order_status_of(reminder)
-        return Event(kind="order" if status else "session", cid=_bare(head), text=reminder, order_status=status,
+        return ImEvent(kind="order" if status else "session", cid=_bare(head), text=reminder, order_status=status,
                      created_at=int_or_none(payload.get("4")), object_type=object_type, raw=payload)
     if isinstance(detail, str) and detail:  # the "new message" notice: {1: cid, 2: 1, 3: message id, 4: ms}
-        return Event(kind="session", cid=_bare(head), message_id=detail,
+        return ImEvent(kind="session", cid=_bare(head), message_id=detail,
                      created_at=int_or_none(payload.get("4")), object_type=object_type, raw=payload)
-    return Event.invalid("unrecognised payload: field 3 is neither a reminder nor a message id", payload, object_type)
+    return ImEvent.invalid("unrecognised payload: field 3 is neither a reminder nor a message id", payload, object_type)
 
 
-def _msgpack_event(payload: Any, me: str | None, object_type: int | None) -> Event:
+def _msgpack_event(payload: Any, me: str | None, object_type: int | None) -> ImEvent:
     """Dispatch on the payload's shape; the objectType only vouches that it is a known stream."""
     if not isinstance(payload, dict):
-        return Event.invalid(f"payload is a {type(payload).__name__}, expected a map", payload, object_type)
+        return ImEvent.invalid(f"payload is a {type(payload).__name__}, expected a map", payload, object_type)
     head = payload.get("1")
     if isinstance(head, dict):
         return _chat_message(payload, head, me, object_type)
@@ -202,16 +202,16 @@ def _msgpack_event(payload: Any, me: str | None, object_type: int | None) -> Eve
         return _list_event(payload, head, object_type)
     if isinstance(head, str) and head:
         return _keyed_event(payload, head, object_type)
-    return Event.invalid(f"unrecognised payload shape (keys {sorted(payload)[:8]})", payload, object_type)
+    return ImEvent.invalid(f"unrecognised payload shape (keys {sorted(payload)[:8]})", payload, object_type)
 
 
-def _arouse_event(payload: dict[str, Any], object_type: int | None) -> Event:
+def _arouse_event(payload: dict[str, Any], object_type: int | None) -> ImEvent:
     """370000: the platform "wakes" a conversation (suggested scripts for the item); nobody wrote it."""
     session = dig(payload, "operation", "sessionInfo")
     arouse = dig(payload, "operation", "content", "sessionArouse", "sessionArouseInfo")
     scripts = dig(arouse, "arouseChatScriptInfo")
     lines = [text_or_none(dig(s, "chatScrip")) for s in scripts] if isinstance(scripts, list) else []
-    return Event(
+    return ImEvent(
         kind="arouse",
         cid=_bare(payload.get("sessionId")) or _bare(dig(session, "sessionId")),
         item_id=text_or_none(dig(session, "extensions", "itemId")),
@@ -231,59 +231,59 @@ def _object_type(value: Any) -> int | None:
     return number
 
 
-def _decode_payload(data_b64: Any, me: str | None, object_type: Any) -> Event:
+def _decode_payload(data_b64: Any, me: str | None, object_type: Any) -> ImEvent:
     kind_code = _object_type(object_type)
     raw = _b64decode(data_b64)
     as_json = _json_payload(raw)
     if as_json is None and kind_code == AROUSE:
-        return Event.invalid("objectType 370000 payload is not a JSON object", object_type=kind_code)
+        return ImEvent.invalid("objectType 370000 payload is not a JSON object", object_type=kind_code)
     if as_json is None:
         try:
             payload = _unpack(raw)
         except Exception as exc:  # msgpack raises ValueError, TypeError, its own errors … all mean "bad bytes"
-            return Event.invalid(f"msgpack truncated/invalid: {exc}"[:_MAX_ERROR_CHARS], object_type=kind_code)
+            return ImEvent.invalid(f"msgpack truncated/invalid: {exc}"[:_MAX_ERROR_CHARS], object_type=kind_code)
     else:
         payload = as_json
     if kind_code is not None and kind_code not in KNOWN_OBJECT_TYPES:
-        return Event.invalid(f"unknown objectType {kind_code}", payload, kind_code)
+        return ImEvent.invalid(f"unknown objectType {kind_code}", payload, kind_code)
     if as_json is None:
         return _msgpack_event(payload, me, kind_code)
     if kind_code == AROUSE or "chatType" in as_json or "operation" in as_json:
         return _arouse_event(as_json, kind_code)
-    return Event.invalid("base64 JSON payload without chatType/operation", as_json, kind_code)
+    return ImEvent.invalid("base64 JSON payload without chatType/operation", as_json, kind_code)
 
 
-def _crash(exc: Exception) -> Event:
+def _crash(exc: Exception) -> ImEvent:
     """The last line of defence: a decoder bug becomes an invalid event, not a dead session."""
-    return Event.invalid(f"cannot decode: {type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS])
+    return ImEvent.invalid(f"cannot decode: {type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS])
 
 
 # ---- public entry points ---------------------------------------------------------------------------------------
 
-def decode_payload(data_b64: str, me: str | None = None, object_type: int | None = None) -> Event:
-    """One base64 payload → Event. `me` is the account's unb (decides own echoes); never raises."""
+def decode_payload(data_b64: str, me: str | None = None, object_type: int | None = None) -> ImEvent:
+    """One base64 payload → ImEvent. `me` is the account's unb (decides own echoes); never raises."""
     try:
         return _decode_payload(data_b64, me, object_type)
     except Exception as exc:
         return _crash(exc)
 
 
-def decode_item(item: dict[str, Any], me: str | None = None) -> Event:
-    """One element of `syncPushPackage.data` (`{"objectType", "data", ...}`) → Event; never raises."""
+def decode_item(item: dict[str, Any], me: str | None = None) -> ImEvent:
+    """One element of `syncPushPackage.data` (`{"objectType", "data", ...}`) → ImEvent; never raises."""
     if not isinstance(item, dict):
-        return Event.invalid(f"push item is a {type(item).__name__}, expected an object", item)
+        return ImEvent.invalid(f"push item is a {type(item).__name__}, expected an object", item)
     return decode_payload(item.get("data"), me, item.get("objectType"))
 
 
-def decode_frame(frame: dict[str, Any] | str, me: str | None = None) -> list[Event]:
-    """A whole LWP frame → one Event per push item ([] for replies and item-less pushes); never raises.
+def decode_frame(frame: dict[str, Any] | str, me: str | None = None) -> list[ImEvent]:
+    """A whole LWP frame → one ImEvent per push item ([] for replies and item-less pushes); never raises.
 
-    A frame that is not a JSON object, or has neither `code` nor `lwp`, gives one invalid Event.
+    A frame that is not a JSON object, or has neither `code` nor `lwp`, gives one invalid ImEvent.
     """
     try:
         parsed = parse_frame(frame) if isinstance(frame, str | bytes) else frame_from_obj(frame)
     except FrameError as exc:
-        return [Event.invalid(f"bad frame: {exc}"[:_MAX_ERROR_CHARS])]
+        return [ImEvent.invalid(f"bad frame: {exc}"[:_MAX_ERROR_CHARS])]
     except Exception as exc:
         return [_crash(exc)]
     if not isinstance(parsed, Push):
@@ -291,7 +291,7 @@ def decode_frame(frame: dict[str, Any] | str, me: str | None = None) -> list[Eve
     return [decode_item(item, me) for item in push_items(parsed)]
 
 
-def _decode_line(line: str | bytes, me: str | None) -> list[Event]:
+def _decode_line(line: str | bytes, me: str | None) -> list[ImEvent]:
     text = (line.decode("utf-8", errors="replace") if isinstance(line, bytes) else line).strip().lstrip("\ufeff")
     if not text:
         return []
@@ -300,7 +300,7 @@ def _decode_line(line: str | bytes, me: str | None) -> list[Event]:
     try:
         obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        return [Event.invalid(f"line is not JSON: {exc}"[:_MAX_ERROR_CHARS])]
+        return [ImEvent.invalid(f"line is not JSON: {exc}"[:_MAX_ERROR_CHARS])]
     if isinstance(obj, dict) and "data" in obj and "lwp" not in obj and "code" not in obj:
         return [decode_item(obj, me)]  # a single push item pasted from a log
     return decode_frame(obj, me)

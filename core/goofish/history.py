@@ -15,13 +15,13 @@ from core.goofish.lenient import dig
 
 
 @dataclass(frozen=True)
-class HistoryEntry:
+class ListedMessage:
     sender_id: str
     text: str
     created_at: int
 
 
-def history_entries(body: Any) -> list[HistoryEntry]:
+def history_entries(body: Any) -> list[ListedMessage]:
     """Entries of a listUserMessages answer; anything unreadable is skipped, never raised."""
     models = body.get("userMessageModels") if isinstance(body, dict) else None
     entries = []
@@ -31,7 +31,7 @@ def history_entries(body: Any) -> list[HistoryEntry]:
             continue
         sender = str(dig(message, "sender", "uid") or "").split("@", 1)[0]
         created = dig(message, "createAt")
-        entries.append(HistoryEntry(sender, _text(dig(message, "content", "custom")), int(created)
+        entries.append(ListedMessage(sender, _text(dig(message, "content", "custom")), int(created)
                                     if isinstance(created, int) else 0))
     return entries
 

@@ -1,4 +1,4 @@
-"""The typed result of decoding one push item: `Event`, and the kinds it can have.
+"""The typed result of decoding one push item: `ImEvent`, and the kinds it can have.
 
 One flat frozen dataclass rather than a class per kind: the CLI prints the same fields for every kind
 (docs/contracts.md §3.1), the pipeline switches on `kind`, and absent fields are simply None.
@@ -31,7 +31,7 @@ _CLI_FIELDS = (
 
 
 @dataclass(frozen=True)
-class Event:
+class ImEvent:
     """One decoded push item. `raw` (the decoded payload) is kept for logs and debugging, not compared."""
 
     kind: Kind
@@ -51,7 +51,7 @@ class Event:
     raw: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def invalid(cls, error: str, raw: Any = None, object_type: int | None = None) -> Event:
+    def invalid(cls, error: str, raw: Any = None, object_type: int | None = None) -> ImEvent:
         """An item that could not be decoded; `error` says why (never contains secrets: payloads have none)."""
         return cls(kind="invalid", error=error, raw=raw, object_type=object_type)
 

@@ -33,7 +33,7 @@ from core.clock import now_ms
 from core.config import DeliveryRule, Settings
 from core.errors import DeliveryFailed, OrderActionError, SendFailed
 from core.goofish.errors import GoofishError
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from core.orders.delivery import mask_code, rule_for, send_unit
 from core.orders.states import ACTIVE, ENDED, DeliveryState, apply_notice, release
 from core.orders.units import LEASE_MS, claim, new_owner, reserve

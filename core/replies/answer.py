@@ -24,7 +24,7 @@ from core import events as ev
 from core.catalog import Catalog
 from core.clock import now_ms
 from core.config import AccountConfig, render_template
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from core.replies.dispatch import ChatDispatcher
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.rules import Message, Outcome, Rule

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from core import events as ev
 from core.catalog import Catalog
 from core.clock import now_ms
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from core.replies.answer import AccountRules, Answerer, InFlight, to_inbound
 from core.replies.dispatch import ChatDispatcher
 from core.replies.outbox import Outbox, PendingReply

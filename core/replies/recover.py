@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from core import events as ev
 from core.clock import now_ms
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from core.replies.answer import AccountRules, Answerer, InFlight
 from core.replies.dispatch import ChatDispatcher
 from core.session.loop import ImSession

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from core import events as ev
 from core.clock import now_ms
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from storage import ReplyStatus, Store
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.config import Settings
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 
 
 class Decision(StrEnum):

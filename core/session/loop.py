@@ -32,7 +32,7 @@ from core.goofish import frames
 from core.goofish.decode import decode_item
 from core.goofish.errors import FrameError, GoofishError, RiskControl, SessionExpired
 from core.goofish.frames import Push, Response, parse_frame, push_items, sync_position
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from core.session.answers import Answered, Answers, Waiter
 from core.session.connection import Channel, WsOptions, open_socket
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from core.goofish.messages import Event as ImEvent
+from core.goofish.messages import ImEvent
 from storage import DeliveryUnit, StockCode, Store, open_engine
 from tests.orders.support import SELLER, codes_sent, fill_stock, place_paid, stock_seller, wait_delivered
 from tests.service.conftest import ITEM, Env

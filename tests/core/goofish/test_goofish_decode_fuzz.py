@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.goofish.decode import decode_frame, decode_item, decode_lines, decode_payload
-from core.goofish.messages import KINDS, ORDER_STATUSES, Event
+from core.goofish.messages import KINDS, ORDER_STATUSES, ImEvent
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,7 +35,7 @@ msgpack_ish = st.recursive(
 
 
 def check_event(event: Any) -> None:
-    assert isinstance(event, Event)
+    assert isinstance(event, ImEvent)
     assert event.kind in KINDS
     assert event.order_status is None or event.order_status in ORDER_STATUSES
     if event.kind == "invalid":

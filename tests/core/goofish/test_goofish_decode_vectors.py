@@ -10,7 +10,7 @@ import msgpack
 import pytest
 
 from core.goofish.decode import decode_frame, decode_item, decode_lines, decode_payload
-from core.goofish.messages import KINDS, Event
+from core.goofish.messages import KINDS, ImEvent
 
 CLI_KEYS = {
     "kind", "cid", "sender_id", "sender_nick", "text", "item_id",
@@ -121,7 +121,7 @@ def test_frame_with_every_item_gives_every_event(vectors: dict[str, dict[str, An
     events = decode_frame(frame)
     assert [e.kind for e in events] == ["session", "chat", "order", "read_receipt", "invalid", "order"]
     assert decode_frame(json.dumps(frame, ensure_ascii=False)) == events
-    assert all(isinstance(e, Event) and e.kind in KINDS for e in events)
+    assert all(isinstance(e, ImEvent) and e.kind in KINDS for e in events)
 
 
 def test_arouse_item_in_a_vulcan_frame(vectors: dict[str, dict[str, Any]]) -> None:
