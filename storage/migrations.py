@@ -22,6 +22,11 @@ RENAMED_COLUMNS = (
     ("stock_code", "used_ms", "used_at_ms"),
 )
 
+# (index, table, columns): indexes added to tables that may already exist (create_all only indexes new tables).
+ADDED_INDEXES = (
+    ("ix_reply_status", "reply", ("status", "account_id")),
+)
+
 
 def migrate(engine: Engine) -> list[str]:
     """Bring an existing database's tables up to date; returns what was changed (nothing for a new one)."""
@@ -36,4 +41,9 @@ def migrate(engine: Engine) -> list[str]:
             if old in present and new not in present:
                 conn.exec_driver_sql(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
                 done.append(f"{table}.{old} → {new}")
+        for index, table, indexed in ADDED_INDEXES:
+            present = {i["name"] for i in inspector.get_indexes(table)} if table in tables else {index}
+            if index not in present:
+                conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS {index} ON {table} ({", ".join(indexed)})')
+                done.append(f"index {index} on {table}")
     return done

@@ -37,6 +37,7 @@ class ReplyStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     MANUAL = "manual"  # typed by the seller by hand (on the phone), recorded for the chat history
+    EXPIRED = "expired"  # left unsent by a stopped (or killed) run; too old to send when the next one started
 
 
 class CodeState(StrEnum):
@@ -108,6 +109,7 @@ class Reply(SQLModel, table=True):
         Index("ix_reply_chat", "account_id", "cid", "decided_at_ms"),  # echo matching, chat history
         Index("ix_reply_account", "account_id", "decided_at_ms"),  # per-account counters
         Index("ix_reply_decided", "decided_at_ms"),  # global counters, retention cleanup
+        Index("ix_reply_status", "status", "account_id"),  # the unsent replies a start resumes (few rows)
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_ID)

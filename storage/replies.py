@@ -7,6 +7,8 @@ for a reply that answers no stored message), so the echo the platform pushes bac
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from storage.database import Database
 from storage.models import Reply, ReplyStatus
 
@@ -37,6 +39,16 @@ class ReplyStore:
         params = [{"row_id": reply_id, "status": ReplyStatus.SENT.value, "sent_at_ms": sent_at_ms,
                    "error": None, "attempts": attempts} for reply_id, sent_at_ms, attempts in rows]
         self._db.fast.run(lambda tx: tx.many(self._sql.mark_reply, params))
+
+    def unsent(self, account_id: str, decided_before_ms: int, limit: int = 500) -> list[Reply]:
+        """Replies still pending that were decided before `decided_before_ms` (by an earlier run: this one
+        settles its own), oldest first."""
+        query = (select(Reply)
+                 .where(Reply.status == ReplyStatus.PENDING, Reply.account_id == account_id,
+                        Reply.decided_at_ms < decided_before_ms)
+                 .order_by(Reply.decided_at_ms, Reply.id).limit(limit))
+        with self._db.read() as session:
+            return list(session.exec(query))
 
     def find_ours(self, account_id: str, cid: str, text: str, not_before_ms: int) -> Reply | None:
         """The oldest pending-or-sent reply in this chat with exactly this text, decided at `not_before_ms` or

@@ -25,7 +25,7 @@ from core.replies.answer import AccountRules, Answerer, InFlight, to_inbound
 from core.replies.dispatch import ChatDispatcher
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.recover import Recovery
-from core.replies.takeover import SEEN_TTL_MS, EchoBook, Takeover
+from core.replies.takeover import MANUAL_RULE, SEEN_TTL_MS, EchoBook, Takeover
 from core.replies.timers import Timers
 from core.replies.verdict import Decision, too_old
 from core.session.loop import ImSession
@@ -53,7 +53,8 @@ class Replies:
         self._inflight = InFlight()
         self._answerer = Answerer(store, bus, Catalog(store), self.outbox, self.takeover.pauses, dispatcher,
                                   self._inflight, rules_for, session_for)
-        self.recovery = Recovery(store, self._answerer, dispatcher, self._inflight, rules_for, session_for)
+        self.recovery = Recovery(store, bus, self._answerer, self.outbox, dispatcher, self._inflight, rules_for,
+                                 session_for, self.takeover.after_manual_reply)
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
 
@@ -88,7 +89,7 @@ class Replies:
         """A reply typed by the seller in the dashboard: recorded, sent like any reply, and the chat paused like
         any takeover once it went out."""
         started = now_ms()
-        reply_id = self._store.replies.add(account_id=session.account_id, cid=cid, to_id=to_id, rule="manual",
+        reply_id = self._store.replies.add(account_id=session.account_id, cid=cid, to_id=to_id, rule=MANUAL_RULE,
                                            text=text, decided_at_ms=started)
 
         def done(sent: bool) -> None:
@@ -96,7 +97,7 @@ class Replies:
                 self.takeover.after_manual_reply(session.account_id, cid)
             on_done(sent)
 
-        self.outbox.send(session, PendingReply(reply_id, session.account_id, cid, to_id, text, "manual", started,
+        self.outbox.send(session, PendingReply(reply_id, session.account_id, cid, to_id, text, MANUAL_RULE, started,
                                                started), done)
 
     # -- on a handler --------------------------------------------------------------------------------------------

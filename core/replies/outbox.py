@@ -6,7 +6,9 @@
             timer (2 s, 4 s) ─► handler: [answer was lost? ask the chat's history] ─► send again … ─► failed
 
 The reply's row is written *pending* before the first try (by the caller, with the message's decision), so its
-echo is recognised as ours whatever happens next. No try blocks a thread while the server answers: the answer
+echo is recognised as ours whatever happens next, and a run killed before the row says "sent" leaves it pending:
+the next run `resume`s it (core/replies/recover.py) — history first, since the server may have it — so a reply
+decided is sent exactly once across crashes. No try blocks a thread while the server answers: the answer
 comes back on the socket thread. Only the history check, which waits for the account to come back online and
 asks the server, runs on a handler. A retry goes out on the account's *current* session (a reconnect may have
 replaced it).
@@ -15,6 +17,7 @@ replaced it).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,14 +66,36 @@ class Outbox:
         self._session_for = session_for
         self._sent_marks: WriteBehind[tuple[int, int, int]] = WriteBehind(
             store.replies.mark_sent, SENT_MARK_SECONDS, "sent-marks")
+        self._active: set[int] = set()  # reply ids between their first try and their outcome
+        self._active_lock = threading.Lock()
 
     def close(self) -> None:
         self._sent_marks.close()
 
     def send(self, session: ImSession, reply: PendingReply, on_done: Done | None = None) -> None:
         """First try now, without waiting for the server; `on_done(sent)` once the reply is sent or has failed."""
-        self._echoes.expect(reply.account_id, reply.cid, reply.text, reply.decided_at_ms)
+        self._begin(reply)
         self._try(session, reply, 1, ambiguous=False, on_done=on_done)
+
+    def resume(self, reply: PendingReply, on_done: Done | None = None) -> None:
+        """On a handler: a reply an earlier run left pending. It may have reached the server before that run died,
+        so the chat's history is asked first; then it is sent like any other. A reply already on its way here is
+        left to that."""
+        with self._active_lock:
+            if reply.reply_id in self._active:
+                return
+        log.info("%s: chat %s: resuming a reply an earlier run left unsent", reply.account_id, reply.cid)
+        self._begin(reply)
+        self._retry(reply, 1, ambiguous=True, error="left unsent by an earlier run", on_done=on_done)
+
+    def _begin(self, reply: PendingReply) -> None:
+        with self._active_lock:
+            self._active.add(reply.reply_id)
+        self._echoes.expect(reply.account_id, reply.cid, reply.text, reply.decided_at_ms)
+
+    def _end(self, reply: PendingReply) -> None:
+        with self._active_lock:
+            self._active.discard(reply.reply_id)
 
     def _try(self, session: ImSession, reply: PendingReply, attempt: int, ambiguous: bool,
              on_done: Done | None) -> None:
@@ -122,6 +147,7 @@ class Outbox:
     def _sent(self, session: ImSession, reply: PendingReply, attempt: int, on_done: Done | None) -> None:
         sent = now_ms()
         self._sent_marks.put((reply.reply_id, sent, attempt))
+        self._end(reply)
         session.replies_out += 1
         self._bus.emit(ev.ReplySent(reply.account_id, cid=reply.cid, to_id=reply.to_id, text=reply.text,
                                     rule=reply.rule, latency_ms=sent - reply.started_ms, at_ms=sent))
@@ -130,6 +156,7 @@ class Outbox:
 
     def _give_up(self, reply: PendingReply, error: str, on_done: Done | None) -> None:
         self._store.replies.mark(reply.reply_id, ReplyStatus.FAILED, attempts=SEND_TRIES, error=error)
+        self._end(reply)
         self._echoes.forget(reply.account_id, reply.cid, reply.text)
         self._bus.emit(ev.ReplyFailed(reply.account_id, cid=reply.cid, text=reply.text, rule=reply.rule,
                                       error=error))

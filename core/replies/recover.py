@@ -1,13 +1,21 @@
-"""`Recovery`: answer buyer messages an account recorded but never decided on.
+"""`Recovery`: finish what an earlier run (stopped, or killed at any point) left of an account's replies.
 
-The process stopped (or crashed) between recording and replying, or the handlers were full when a previous pass
-ran. The platform's sync replay would not bring them back: they were ACKed and marked seen. Runs when an account
-gets online (from its socket thread, so it only `offer`s and stops at the first refusal) and, for accounts whose
-pass stopped early, from a scheduler job (`retry_unfinished`).
+- Buyer messages recorded but never decided on: the process died between recording and deciding, or the
+  handlers were full when a previous pass ran. The platform's sync replay would not bring them back (they were
+  ACKed and marked seen). They are answered now, within `max_message_age`.
+- Replies decided but never confirmed sent (still *pending*: the run died before the first try, with a try in
+  flight, waiting to retry, or after the server took it but before the row said so). Each is resumed through the
+  outbox, which asks the chat's history first, so it reaches the buyer exactly once. One older than
+  `max_message_age` is marked *expired* with the reason instead — visible in the chat's history, never dropped
+  silently. Replies this run decided are its own outbox's to finish; only those from before its start are taken.
+
+Runs when an account gets online (from its socket thread, so it only `offer`s and stops at the first refusal) and,
+for accounts whose pass stopped early, from a scheduler job (`retry_unfinished`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -16,8 +24,12 @@ from core.clock import now_ms
 from core.goofish.messages import ImEvent
 from core.replies.answer import AccountRules, Answerer, InFlight
 from core.replies.dispatch import ChatDispatcher
+from core.replies.outbox import Outbox, PendingReply
+from core.replies.takeover import MANUAL_RULE
 from core.session.loop import ImSession
-from storage import Store
+from storage import Reply, ReplyStatus, Store
+
+log = logging.getLogger(__name__)
 
 # A recorded message is marked in flight by its handler within milliseconds; a retried pass leaves younger rows
 # alone so it never takes one that is still on its first way through.
@@ -25,10 +37,15 @@ RECOVER_SETTLED_MS = 2_000
 
 
 class Recovery:
-    def __init__(self, store: Store, answerer: Answerer, dispatcher: ChatDispatcher, inflight: InFlight,
-                 rules_for: Callable[[str], AccountRules | None],
-                 session_for: Callable[[str], ImSession | None]) -> None:
+    def __init__(self, store: Store, bus: ev.EventBus, answerer: Answerer, outbox: Outbox,
+                 dispatcher: ChatDispatcher, inflight: InFlight, rules_for: Callable[[str], AccountRules | None],
+                 session_for: Callable[[str], ImSession | None],
+                 after_manual_reply: Callable[[str, str], None]) -> None:
         self._store = store
+        self._after_manual_reply = after_manual_reply  # a resumed dashboard reply pauses its chat like any
+        self._bus = bus
+        self._outbox = outbox
+        self._started_ms = now_ms()  # replies decided from here on are this run's own
         self._answerer = answerer
         self._dispatcher = dispatcher
         self._inflight = inflight
@@ -38,8 +55,8 @@ class Recovery:
         self._lock = threading.Lock()
 
     def recover(self, session: ImSession, settled_ms: int = 0) -> None:
-        """Offer every undecided buyer message of the account within `max_message_age` to the handlers, oldest
-        first; rows younger than `settled_ms` are left alone."""
+        """Resume the replies an earlier run left unsent, then offer every undecided buyer message of the account
+        within `max_message_age` to the handlers, oldest first; rows younger than `settled_ms` are left alone."""
         with self._lock:
             self._unfinished.discard(session.account_id)
         rules = self._rules_for(session.account_id)
@@ -47,6 +64,8 @@ class Recovery:
             return
         now = now_ms()
         since = now - int(rules.config.effective.max_message_age * 1000)
+        if not self._resume_unsent(session, since):
+            return
         for row in self._store.messages.undecided(session.account_id, "chat", since):
             if row.received_at_ms > now - settled_ms:
                 break  # oldest first: the rest are younger still
@@ -62,6 +81,37 @@ class Recovery:
                 with self._lock:
                     self._unfinished.add(session.account_id)  # full: retry_unfinished comes back for it
                 return
+
+    def _resume_unsent(self, session: ImSession, since_ms: int) -> bool:
+        """Offer the earlier runs' unsent replies to the handlers; False when the handlers were full."""
+        account_id = session.account_id
+        for reply in self._store.replies.unsent(account_id, decided_before_ms=self._started_ms):
+            assert reply.id is not None
+            if reply.decided_at_ms < since_ms:
+                self._expire(reply)
+                continue
+            pending = PendingReply(reply.id, account_id, reply.cid, reply.to_id, reply.text, reply.rule,
+                                   reply.decided_at_ms, started_ms=reply.decided_at_ms)
+            if not self._dispatcher.offer((account_id, reply.cid), lambda p=pending: self._outbox.resume(
+                    p, self._on_manual_done(p) if p.rule == MANUAL_RULE else None)):
+                with self._lock:
+                    self._unfinished.add(account_id)
+                return False
+        return True
+
+    def _on_manual_done(self, reply: PendingReply) -> Callable[[bool], None]:
+        def done(sent: bool) -> None:
+            if sent:
+                self._after_manual_reply(reply.account_id, reply.cid)
+        return done
+
+    def _expire(self, reply: Reply) -> None:
+        assert reply.id is not None
+        error = "left unsent by an earlier run and older than max_message_age when this one started"
+        self._store.replies.mark(reply.id, ReplyStatus.EXPIRED, attempts=reply.attempts, error=error)
+        log.warning("%s: chat %s: a reply an earlier run left unsent is too old to send now; marked expired",
+                    reply.account_id, reply.cid)
+        self._bus.emit(ev.ReplyFailed(reply.account_id, cid=reply.cid, text=reply.text, rule=reply.rule, error=error))
 
     def retry_unfinished(self) -> None:
         """Scheduler job: `recover` again for accounts whose last pass found the handlers full."""

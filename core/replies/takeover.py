@@ -21,6 +21,8 @@ from storage import ReplyStatus, Store
 
 log = logging.getLogger(__name__)
 
+MANUAL_RULE = "manual"  # the rule of a reply the seller typed (dashboard or phone)
+
 # How long after its decision a pending or sent reply can still explain an echo. Echoes come within seconds of
 # the send, but sends are retried with delays; a longer window would take more hand-typed repeats for echoes.
 ECHO_WINDOW_MS = 2 * 60_000
@@ -102,7 +104,7 @@ class Takeover:
         if event.message_id and not self._store.messages.mark_seen(account_id, event.message_id, SEEN_TTL_MS,
                                                                    received_ms):
             return
-        self._store.replies.add(account_id=account_id, cid=event.cid, to_id="", rule="manual", text=text,
+        self._store.replies.add(account_id=account_id, cid=event.cid, to_id="", rule=MANUAL_RULE, text=text,
                                 decided_at_ms=created, status=ReplyStatus.MANUAL, sent_at_ms=created)
         minutes = self._minutes(account_id)
         until = created + int(minutes * 60_000)
