@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -45,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.harness import ServiceProcess  # noqa: E402
 from sim.server import start as start_sim  # noqa: E402
 from storage import Store  # noqa: E402
 
@@ -88,36 +88,6 @@ class CrashReport:
                 and self.codes_in_two_orders == 0 and self.reserved == 0 and self.sent == self.units
                 and self.available + self.reserved + self.sent == self.imported and self.db_matches_buyers
                 and self.shipped == self.orders)
-
-
-class ServiceProcess:
-    """`python xianyu.py --no-tui` as a child, killed with SIGKILL and started again on demand."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self._config = config
-        self._log = log
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._proc = subprocess.Popen([sys.executable, str(ROOT / "xianyu.py"), "--config", str(self._config),
-                                           "--no-tui", "--log-level", "WARNING"], cwd=ROOT, stdout=log,
-                                          stderr=subprocess.STDOUT)
-        self.starts += 1
-
-    def kill(self) -> None:
-        if self._proc is not None:
-            self._proc.send_signal(signal.SIGKILL)
-            self._proc.wait()
-
-    def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def run_crash(workdir: Path, orders: int = 100, kills: int = 6, quantity_every: int = 7, seed: int | None = None,

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from storage.database import Database
 from storage.driver import DriverTx
-from storage.models import InboundMessage, ReplyStatus
+from storage.models import InboundMessage, ReplyStatus, SeenMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,14 @@ class MessageStore:
         params = {"account_id": account_id, "message_id": message_id, "seen_at_ms": now_ms,
                   "expires_at_ms": now_ms + ttl_ms}
         return self._db.fast.run(lambda tx: bool(tx.rows(self._sql.mark_seen, params)))
+
+    def seen(self, account_id: str, message_id: str, now_ms: int) -> bool:
+        """A pure read: is this message id marked seen (and the mark not expired)?"""
+        query = select(SeenMessage.message_id).where(SeenMessage.account_id == account_id,
+                                                     SeenMessage.message_id == message_id,
+                                                     SeenMessage.expires_at_ms > now_ms)
+        with self._db.read() as session:
+            return session.exec(query).first() is not None
 
     def accept(self, message: Inbound, *, ttl_ms: int, verdict: RecordableVerdict | None = None) -> Recorded | None:
         """Dedupe, store and (given a verdict) decide in ONE transaction — the per-message hot path, where every

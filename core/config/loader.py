@@ -30,6 +30,7 @@ from core.config.keys import SETTINGS_DOC, allowed_keys
 from core.config.nodes import NodeReader, describe, given, join, optional
 from core.config.reply_rules import read_default_reply, read_item_replies, read_keywords
 from core.config.schema import (
+    DELIVERY_LIMITS,
     DEMO_SERVER,
     LIVE_SERVER,
     PER_ACCOUNT_SETTINGS,
@@ -49,6 +50,22 @@ _GLOBAL_ONLY_HINTS = {
     doc.name: "is a service-wide setting; set it under settings:" for doc in SETTINGS_DOC if not doc.per_account
 }
 _UNDER_SETTINGS_HINTS = {doc.name: "belongs under settings:" for doc in SETTINGS_DOC}
+# The largest value of each numeric key, by where it may stand: a setting (under settings: or overridden
+# on an account) or a delivery rule's option. NodeReader.number refuses more (and inf or nan).
+_SETTING_MAXIMA = {name: f.metadata["maximum"] for name, f in Settings.__dataclass_fields__.items()
+                   if f.metadata.get("maximum") is not None}
+_SETTING_PATH = re.compile(r"(?:settings|accounts\[\d+\])\.(\w+)")
+_DELIVERY_PATH = re.compile(r"accounts\[\d+\]\.delivery\[\d+\]\.(\w+)")
+
+
+def maximum_for(key_path: str) -> float | None:
+    """The bound on the number at *key_path* (e.g. ``accounts[0].heartbeat_interval``), None if unbounded."""
+    if match := _SETTING_PATH.fullmatch(key_path):
+        return _SETTING_MAXIMA.get(match[1])
+    if match := _DELIVERY_PATH.fullmatch(key_path):
+        limits = DELIVERY_LIMITS.get(match[1])
+        return limits[1] if limits else None
+    return None
 
 
 def load_config(path: str | Path, *, env: Mapping[str, str] = os.environ) -> Config:
@@ -66,7 +83,7 @@ def read_file(path: Path) -> bytes:
 
 def parse(data: bytes, path: Path, env: Mapping[str, str]) -> Config:
     """The Config in *data*, the contents of *path*. Raises ConfigError listing every issue."""
-    reader = NodeReader(str(path), env)
+    reader = NodeReader(str(path), env, maximum_for)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

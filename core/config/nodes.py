@@ -5,6 +5,8 @@ line. A bad value is recorded and read as None rather than raised, so one walk o
 every issue: a seller fixing the file sees all of its mistakes at once instead of one per run.
 """
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -20,14 +22,18 @@ T = TypeVar("T")
 D = TypeVar("D")
 Check = Callable[[str], str | None]  # why a value is unacceptable, or None
 Read = Callable[[Node, str], T | None]  # (node, key path) → the value, or None once an issue is reported
+Bound = Callable[[str], float | None]  # key path → the largest value a number there may take, or None
+# YAML 1.1 (PyYAML) reads `1e9` as a string; YAML 1.2 and every seller read it as a number.
+_EXPONENT = re.compile(r"[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)[eE][-+]?\d+")
 
 
 class NodeReader:
     """Turns YAML nodes into typed values, recording an issue (and returning None) for each bad one."""
 
-    def __init__(self, file: str, env: Mapping[str, str]) -> None:
+    def __init__(self, file: str, env: Mapping[str, str], maximum: Bound | None = None) -> None:
         self.file = file
         self.env = env
+        self._maximum = maximum
         self.issues: list[ConfigIssue] = []
         self._constructor = SafeConstructor()
         self._written_here: dict[int, set[int]] = {}
@@ -110,10 +116,28 @@ class NodeReader:
         return None
 
     def number(self, node: Node, path: str, kind: type) -> Any:
+        """A finite int (or float) no larger than the bound for *path*; the minimum is the caller's check."""
+        value = self._numeric(node, kind)
+        if value is None:
+            self.report(node, path, f"expected {'an integer' if kind is int else 'a number'}, got {describe(node)}")
+            return None
+        if not math.isfinite(value):
+            self.report(node, path, f"must be a finite number, got {value:g}")
+            return None
+        maximum = self._maximum(path) if self._maximum else None
+        if maximum is not None and value > maximum:
+            self.report(node, path, f"must be at most {_show(maximum)}, got {_show(value)}")
+            return None
+        return value
+
+    def _numeric(self, node: Node, kind: type) -> Any:
+        if not isinstance(node, ScalarNode):
+            return None
         accepted = (":int",) if kind is int else (":int", ":float")
-        if isinstance(node, ScalarNode) and node.tag.endswith(accepted):
+        if node.tag.endswith(accepted):
             return kind(self._constructor.construct_object(node))
-        self.report(node, path, f"expected {'an integer' if kind is int else 'a number'}, got {describe(node)}")
+        if kind is float and node.style is None and _EXPONENT.fullmatch(str(node.value)):
+            return float(str(node.value).replace("_", ""))
         return None
 
     def reply(self, node: Node, path: str) -> str | None:
@@ -138,6 +162,11 @@ class NodeReader:
             return False
         lines[value] = node.start_mark.line + 1
         return True
+
+
+def _show(number: float) -> str:
+    """12 as 12 and 1e300 as 1e+300, for messages (an int of many digits stays whole)."""
+    return str(number) if isinstance(number, int) else f"{number:g}"
 
 
 def given(values: Mapping[str, Node], key: str) -> Node | None:

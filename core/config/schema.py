@@ -20,72 +20,88 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # --------------------------------------------------------------------------------------------- settings
 
 
-def _setting(default: Any, meaning: str, *, minimum: float | None = None, per_account: bool = False) -> Any:
-    return field(default=default, metadata={"meaning": meaning, "minimum": minimum, "per_account": per_account})
+def _setting(default: Any, meaning: str, *, minimum: float | None = None, maximum: float | None = None,
+             per_account: bool = False) -> Any:
+    return field(default=default, metadata={"meaning": meaning, "minimum": minimum, "maximum": maximum,
+                                            "per_account": per_account})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Service-wide defaults (``settings:``); the per-account ones may be overridden on an account.
 
-    ``minimum`` in each field's metadata is what the loader enforces (checks.setting_problem); the
-    reference table generated from these fields is ``SETTINGS_DOC`` in keys.py.
+    ``minimum`` and ``maximum`` in each numeric field's metadata are what the loader enforces
+    (checks.setting_problem, and ``maximum`` as NodeReader.number's bound, which also refuses inf and nan);
+    the reference table generated from these fields is ``SETTINGS_DOC`` in keys.py. The maxima are sane
+    ceilings, not tuning advice: far above any useful value, low enough that no timer overflows, no
+    backoff spins forever and no start is scheduled for never.
     """
 
-    pool_size: int = _setting(0, "most session threads (one per running account); 0 = no limit", minimum=0)
-    messages_in_flight: int = _setting(64, "messages being handled at once across all accounts", minimum=1)
-    handler_threads: int = _setting(8, "shared threads that run the reply pipeline", minimum=1)
+    pool_size: int = _setting(
+        0, "most session threads (one per running account); 0 = no limit", minimum=0, maximum=10_000)
+    messages_in_flight: int = _setting(
+        64, "messages being handled at once across all accounts", minimum=1, maximum=100_000)
+    handler_threads: int = _setting(8, "shared threads that run the reply pipeline", minimum=1, maximum=256)
     start_spread_seconds: float = _setting(
-        3.0, "account starts are spread over this many seconds, so a restart is no credential storm", minimum=0
+        3.0, "account starts are spread over this many seconds, so a restart is no credential storm",
+        minimum=0, maximum=3600,
     )
-    heartbeat_interval: float = _setting(15.0, "seconds between WebSocket heartbeats", minimum=1, per_account=True)
+    heartbeat_interval: float = _setting(
+        15.0, "seconds between WebSocket heartbeats", minimum=1, maximum=300, per_account=True)
     heartbeat_timeout: float = _setting(
-        10.0, "no heartbeat reply within this many seconds → reconnect", minimum=1, per_account=True
+        10.0, "no heartbeat reply within this many seconds → reconnect", minimum=1, maximum=300, per_account=True
     )
     # Refreshing tokens often is what gets accounts risk-controlled, hence the floor of a minute.
     token_refresh_interval: int = _setting(
-        3600, "seconds between token checks; the IM token is renewed when it would expire before the next check", minimum=60, per_account=True
+        3600, "seconds between token checks; the IM token is renewed when it would expire before the next check",
+        minimum=60, maximum=86_400, per_account=True,
     )
     token_refresh_jitter: int = _setting(
-        300, "± seconds of random jitter on each token refresh", minimum=0, per_account=True
+        300, "± seconds of random jitter on each token refresh", minimum=0, maximum=3600, per_account=True
     )
     keepalive_interval: int = _setting(
-        1200, "seconds between hasLogin cookie keep-alives", minimum=60, per_account=True
+        1200, "seconds between hasLogin cookie keep-alives", minimum=60, maximum=86_400, per_account=True
     )
     reconnect_backoff_base: float = _setting(
-        1.0, "first reconnect delay in seconds; doubles per failure", minimum=0.1, per_account=True
+        1.0, "first reconnect delay in seconds; doubles per failure", minimum=0.1, maximum=600, per_account=True
     )
     reconnect_backoff_cap: float = _setting(
-        60.0, "longest reconnect delay in seconds", minimum=1, per_account=True
+        60.0, "longest reconnect delay in seconds", minimum=1, maximum=3600, per_account=True
     )
     max_message_age: int = _setting(
-        300, "seconds; older messages are recorded but not answered", minimum=1, per_account=True
+        300, "seconds; older messages are recorded but not answered", minimum=1, maximum=7 * 86_400, per_account=True
     )
     debounce_seconds: float = _setting(
         3.0, "wait this long for a buyer's follow-up messages, then answer the last; 0 = off",
-        minimum=0, per_account=True,
+        minimum=0, maximum=600, per_account=True,
     )
     takeover_minutes: float = _setting(
-        10, "pause a chat after the seller replies by hand (fractions allowed); 0 = off", minimum=0,
-        per_account=True
+        10, "pause a chat after the seller replies by hand (fractions allowed); 0 = off",
+        minimum=0, maximum=7 * 24 * 60, per_account=True,
     )
-    connect_timeout: float = _setting(10.0, "WebSocket connect timeout in seconds", minimum=1, per_account=True)
-    http_timeout: float = _setting(10.0, "HTTP request timeout in seconds", minimum=1, per_account=True)
-    retention_days: int = _setting(30, "stored rows older than this many days are cleaned up", minimum=1)
+    connect_timeout: float = _setting(
+        10.0, "WebSocket connect timeout in seconds", minimum=1, maximum=300, per_account=True)
+    http_timeout: float = _setting(
+        10.0, "HTTP request timeout in seconds", minimum=1, maximum=300, per_account=True)
+    retention_days: int = _setting(
+        30, "stored rows older than this many days are cleaned up", minimum=1, maximum=3650)
     slider_slots: int = _setting(
         2, "slider-verification browsers (headless Chromium) running at once; more jobs wait in line, first come "
-        "first served", minimum=1)
+        "first served", minimum=1, maximum=32)
     slider_wait_timeout: float = _setting(
-        120.0, "seconds a verification waits in line for a browser before it gives up", minimum=1)
+        120.0, "seconds a verification waits in line for a browser before it gives up", minimum=1, maximum=3600)
     slider_tries: int = _setting(
-        3, "drags per verification (the page's retry or a reload between them) before the manual path", minimum=1)
+        3, "drags per verification (the page's retry or a reload between them) before the manual path",
+        minimum=1, maximum=50)
     browser_path: str = _setting(
         "chromium", "Chromium used for verification: a name on PATH or a full path (started with the account's UA)")
     delivery_attempts: int = _setting(
-        6, "tries per order delivery (API down, send error, no stock) before it is left failed", minimum=1
+        6, "tries per order delivery (API down, send error, no stock) before it is left failed",
+        minimum=1, maximum=1000,
     )
     delivery_retry_seconds: float = _setting(
-        5.0, "first delay between delivery tries in seconds; doubles per try, at most 10 minutes", minimum=0.1
+        5.0, "first delay between delivery tries in seconds; doubles per try, at most 10 minutes",
+        minimum=0.1, maximum=600,
     )
     log_level: str = _setting("INFO", "one of " + ", ".join(LOG_LEVELS) + " (any case)")
 
@@ -171,6 +187,16 @@ DeliveryKind = Literal["text", "stock", "api", "image"]
 ConfirmWhen = Literal["before", "after", "off"]
 CONFIRM_WHEN: tuple[ConfirmWhen, ...] = ("before", "after", "off")
 DELIVERY_KINDS: tuple[DeliveryKind, ...] = ("text", "stock", "api", "image")
+
+
+# The numeric delivery options' bounds (key in the file → (minimum, maximum)); delivery_rules.py enforces
+# the minimum, NodeReader.number the maximum (and finiteness).
+DELIVERY_LIMITS: dict[str, tuple[float, float]] = {
+    "delay": (0, 86_400),  # a day between payment and delivery is already a long wait
+    "timeout": (0.1, 300),
+    "retries": (0, 20),
+    "low_stock": (0, 100_000),
+}
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ from core import events as ev
 from core.catalog import Catalog
 from core.clock import now_ms
 from core.config import AccountConfig, render_template
+from core.errors import SendFailed
 from core.goofish.messages import ImEvent
 from core.replies.dispatch import ChatDispatcher
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.rules import Message, Outcome, Rule
 from core.replies.takeover import SEEN_TTL_MS, PauseBook
 from core.replies.verdict import Decision, Verdict, too_old
+from core.session.history import HISTORY_SLACK_MS, seller_wrote_after
 from core.session.loop import ImSession
 from storage import Inbound, Recorded, Store
 
@@ -117,13 +119,17 @@ class Answerer:
             return self._record(session, event, received_ms, None, Verdict(Decision.TOO_OLD, now_ms()))
         message = Message(account_id, event.cid, event.text or "", event.item_id, event.sender_nick or "")
         outcome, slow_at = _walk(rules.chain, message, _STOP_AT_SLOW)
-        if on_socket and (slow_at is not None or self._needs_fetch(outcome, event)):
+        if on_socket and (slow_at is not None or self._needs_fetch(outcome, event)
+                          or (inbound_id is None and _is_replay(event, received_ms))):
             return False
         if slow_at is not None:
             if self._park_for_slow(session, event, received_ms, inbound_id, rules, slow_at):
                 return True
             outcome, _ = _walk(rules.chain[slow_at:], message, _SKIP_SLOW)
         verdict = self._verdict(session, event, outcome)
+        if inbound_id is None and verdict.decision == Decision.REPLIED and self._answered_before(session, event,
+                                                                                                 received_ms):
+            verdict = Verdict(Decision.ANSWERED_BEFORE, now_ms(), verdict.rule)
         if session.stopping:  # stopped while rendering (an item fetch)
             return self._leave_undecided(session, event, received_ms, inbound_id, on_socket=False)
         return self._record(session, event, received_ms, inbound_id, verdict)
@@ -230,6 +236,30 @@ class Answerer:
                                           item_id=event.item_id, message_id=event.message_id or "",
                                           kind=event.kind, at_ms=received_ms))
 
+    def _answered_before(self, session: ImSession, event: ImEvent, received_ms: int) -> bool:
+        """On a handler, for a message new to this database: is it a replay whose chat the seller has written in
+        since? A message this database knows is deduped anyway; one that cannot be checked is answered (the
+        check guards against lost records, and silence would lose the buyer)."""
+        if not _is_replay(event, received_ms) or not event.created_at:
+            return False
+        if event.message_id and self._store.messages.seen(session.account_id, event.message_id, received_ms):
+            return False
+        try:
+            written = seller_wrote_after(session, event.cid, event.created_at, REPLAY_CHECK_WAIT)
+        except SendFailed as exc:
+            log.info("%s: chat %s: could not ask the server whether a replayed message was answered (%s); "
+                     "answering it", session.account_id, event.cid, exc)
+            return False
+        # What this database sent itself (an earlier message of the same replay, answered a moment ago) is no
+        # sign of an answer to this one; anything else the seller wrote after it is.
+        answered = any(self._store.replies.find_ours(session.account_id, event.cid, line.text,
+                                                     event.created_at - HISTORY_SLACK_MS) is None
+                       for line in written)
+        if answered:
+            log.info("%s: chat %s: a replayed message from %.0f s ago already has an answer in the chat; not "
+                     "answering it again", session.account_id, event.cid, (received_ms - event.created_at) / 1000)
+        return answered
+
     def _needs_fetch(self, outcome: Outcome | None, event: ImEvent) -> bool:
         """The template asks for the item's title or price and the cache has no fresh copy: an HTTP call."""
         return bool(outcome and event.item_id and _ITEM_FIELDS.search(outcome.template)
@@ -244,6 +274,15 @@ class Answerer:
 
 
 _STOP_AT_SLOW, _SKIP_SLOW, _RUN_SLOW = "stop", "skip", "run"
+
+# A buyer message the platform delivers this long after writing it is a replay (a reconnect's sync, a restart):
+# before it is answered, the chat's history is asked whether the seller wrote since (Answerer._answered_before).
+REPLAY_CHECK_MS = 10_000
+REPLAY_CHECK_WAIT = 5.0  # seconds to wait for the account to be online for that
+
+
+def _is_replay(event: ImEvent, received_ms: int) -> bool:
+    return bool(event.created_at) and received_ms - event.created_at > REPLAY_CHECK_MS
 
 
 def _walk(chain: tuple[Rule, ...], message: Message, slow: str) -> tuple[Outcome | None, int | None]:

@@ -23,13 +23,15 @@ from core.clock import now_ms
 from core.goofish.messages import ImEvent
 from core.replies.answer import AccountRules, Answerer, InFlight, to_inbound
 from core.replies.dispatch import ChatDispatcher
+from core.replies.outage import StorageOutage
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.recover import Recovery
 from core.replies.takeover import MANUAL_RULE, SEEN_TTL_MS, EchoBook, Takeover
 from core.replies.timers import Timers
 from core.replies.verdict import Decision, too_old
 from core.session.loop import ImSession
-from storage import Store
+from core.session.receipts import Stored
+from storage import StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class Replies:
                                   self._inflight, rules_for, session_for)
         self.recovery = Recovery(store, bus, self._answerer, self.outbox, dispatcher, self._inflight, rules_for,
                                  session_for, self.takeover.after_manual_reply)
+        self.outage = StorageOutage()
         self._bursts: dict[tuple[str, str], list[int]] = {}
         self._bursts_lock = threading.Lock()
 
@@ -71,18 +74,40 @@ class Replies:
         self.outbox.close()
 
     # Called on the session's socket thread: answer right there or hand over, never wait (see dispatch.py).
-    def on_message(self, session: ImSession, event: ImEvent) -> bool:
-        """False when the handlers are full: the session keeps the event and offers it again."""
+    def on_message(self, session: ImSession, event: ImEvent, stored: Stored) -> bool:
+        """False when the handlers are full: the session keeps the event and offers it again. Otherwise
+        `stored(True)` once the event is recorded (then the push may be ACKed), `stored(False)` when it could
+        not be (the session offers it again later; nothing was answered)."""
         received_ms = now_ms()
         key = (session.account_id, event.cid or "")
         if event.kind == "chat" and self._dispatcher.idle(key) and not self._debounces(session.account_id):
-            try:
-                if self._answerer.answer(session, event, received_ms, on_socket=True):
-                    return True
-            except Exception:  # the socket thread must go on reading whatever went wrong with one message
-                log.exception("%s: handling a message in chat %s failed", session.account_id, event.cid)
+            answered = self._recorded(session, event, stored,
+                                      lambda: self._answerer.answer(session, event, received_ms, on_socket=True))
+            if answered is not False:
                 return True
-        return self._dispatcher.offer(key, lambda: self._handle(session, event, received_ms))
+        return self._dispatcher.offer(key, lambda: self._recorded(
+            session, event, stored, lambda: self._handle(session, event, received_ms)))
+
+    def _recorded(self, session: ImSession, event: ImEvent, stored: Stored,
+                  work: Callable[[], bool | None]) -> bool | None:
+        """Run `work` and answer `stored`: False for a storage failure (reported once per outage), True
+        otherwise — also for a bug, logged: the message may be recorded, and a copy is deduped. Returns what
+        `work` did (False: left to a handler, nothing done and nothing answered), None when it raised."""
+        try:
+            done = work()
+        except StorageError as exc:
+            self.outage.failed(session.account_id, exc)
+            self.recovery.come_back(session.account_id)  # a message recorded undecided is answered then
+            stored(False)
+            return None
+        except Exception:  # the socket thread must go on reading whatever went wrong with one message
+            log.exception("%s: handling a message in chat %s failed", session.account_id, event.cid)
+            stored(True)
+            return None
+        if done is not False:
+            self.outage.recorded()
+            stored(True)
+        return done
 
     def send_manual(self, session: ImSession, cid: str, to_id: str, text: str,
                     on_done: Callable[[bool], None]) -> None:

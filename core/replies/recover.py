@@ -27,7 +27,7 @@ from core.replies.dispatch import ChatDispatcher
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.takeover import MANUAL_RULE
 from core.session.loop import ImSession
-from storage import Reply, ReplyStatus, Store
+from storage import Reply, ReplyStatus, StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,13 @@ class Recovery:
         within `max_message_age` to the handlers, oldest first; rows younger than `settled_ms` are left alone."""
         with self._lock:
             self._unfinished.discard(session.account_id)
+        try:
+            self._recover(session, settled_ms)
+        except StorageError as exc:  # the database is failing: retry_unfinished comes back (reported elsewhere)
+            log.debug("%s: recover pass waits for the database: %s", session.account_id, exc)
+            self.come_back(session.account_id)
+
+    def _recover(self, session: ImSession, settled_ms: int) -> None:
         rules = self._rules_for(session.account_id)
         if rules is None:
             return
@@ -113,8 +120,15 @@ class Recovery:
                     reply.account_id, reply.cid)
         self._bus.emit(ev.ReplyFailed(reply.account_id, cid=reply.cid, text=reply.text, rule=reply.rule, error=error))
 
+    def come_back(self, account_id: str) -> None:
+        """Another pass for this account from the next `retry_unfinished` (a write failed: what it left undecided
+        is answered once storage works again)."""
+        with self._lock:
+            self._unfinished.add(account_id)
+
     def retry_unfinished(self) -> None:
-        """Scheduler job: `recover` again for accounts whose last pass found the handlers full."""
+        """Scheduler job: `recover` again for accounts whose last pass found the handlers full or the database
+        failing (which keeps them on the list: the job comes back every few seconds, one line per outage)."""
         with self._lock:
             account_ids = list(self._unfinished)
         for account_id in account_ids:
@@ -126,6 +140,8 @@ class Recovery:
         def job() -> None:
             try:
                 self._answerer.answer(session, event, received_ms, inbound_id)
+            except StorageError:
+                self.come_back(session.account_id)
             finally:
                 self._inflight.settle(inbound_id)
         return job

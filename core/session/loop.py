@@ -4,15 +4,18 @@
       ↑                                                                              │
       └──────────── jittered backoff ←── close / error / heartbeat timeout ──────────┘
 
-Every push is ACKed before it is handled, and every item of it is handed to the replies stage (`on_message`). ``recv`` has a
-timeout so the loop notices its stop Event and an overdue heartbeat; ``stop()`` also aborts the socket
-so a blocked ``recv`` returns at once. Heartbeats are *sent* by the scheduler (``heartbeat()``), the
+Every item of a push is handed to the replies stage (`on_message`), and the push is ACKed once every item of it is
+*recorded* (the stage calls back): a push whose items could not be stored (the disk is full, the database
+gone) stays un-ACKed and its items are offered again with a growing delay, so nothing the platform delivered is
+lost; the sync position only moves past pushes recorded in full. ``recv`` has a timeout so the loop notices its
+stop Event and an overdue heartbeat; ``stop()`` also aborts the socket so a blocked ``recv`` returns at once. Heartbeats are *sent* by the scheduler (``heartbeat()``), the
 reply is matched here. Risk control and a dead login leave the loop in a waiting state instead of
 hammering the token API.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -35,6 +38,7 @@ from core.goofish.frames import Push, Response, parse_frame, push_items, sync_po
 from core.goofish.messages import ImEvent
 from core.session.answers import Answered, Answers, Waiter
 from core.session.connection import Channel, WsOptions, open_socket
+from core.session.receipts import Receipts, Stored
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ RISK_RETRY = 600.0
 BACKLOG_TICK = 0.005
 BACKLOG_TICK_MAX = 0.1
 BACKLOG_WARN_AT = frozenset({100, 1_000, 10_000})
+# Items the replies stage could not record are offered again after 0.5 s, 1 s … up to every 30 s.
+STORE_RETRY = Backoff(0.5, 30.0, jitter=0.2)
 # After each failed verification round the breaker waits longer (10 min, 20, 40 … up to 4 h): no retry storm.
 RISK_BACKOFF = Backoff(RISK_RETRY, 4 * 3600.0, jitter=0.0)
 
@@ -78,7 +84,7 @@ class Snapshot:
 class ImSession:
     def __init__(self, account_id: str, alias: str, auth: AccountCredentials, ws_options: WsOptions,
                  tuning: SessionTuning, bus: ev.EventBus,
-                 on_message: Callable[[ImSession, ImEvent], bool],
+                 on_message: Callable[[ImSession, ImEvent, Stored], bool],
                  on_synced: Callable[[ImSession, int], None],
                  verifier: Callable[[ImSession, RiskControl], bool] | None = None,
                  on_online: Callable[[ImSession], None] | None = None,
@@ -111,8 +117,10 @@ class ImSession:
         # Events the pipeline refused (its handlers were full), in arrival order, and the sync position
         # they belong to: the socket thread keeps reading (a handler may be waiting for a send's answer
         # on this very socket) and offers them again; the position waits for them.
-        self._backlog: deque[ImEvent] = deque()
-        self._backlog_position = 0
+        self._backlog: deque[tuple[ImEvent, Stored]] = deque()
+        self._receipts = Receipts(self._ack, self._synced)
+        self._store_failures = 0
+        self._retry_at = 0.0  # monotonic: when items that could not be recorded are offered again
         self.verification_url: str | None = None  # the punish URL while risk control holds the account
         self._risk_rounds = 0
 
@@ -273,12 +281,15 @@ class ImSession:
                 raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
             if self._answers:
                 self._answers.expire()
+            self._take_back_unstored()
             if self._offer_backlog():
                 # Handlers full: try again soon, then less and less often. A hundred sessions retrying
                 # every 5 ms took the CPU the handlers needed to catch up, and the service never did.
                 wait, backlog_wait = backlog_wait, min(backlog_wait * 2, BACKLOG_TICK_MAX)
             else:
                 wait, backlog_wait = tick, BACKLOG_TICK
+            if self._receipts.unstored_waiting():
+                wait = max(0.0, min(wait, self._retry_at - time.monotonic()))
             raw = ws.recv(wait)
             if raw is None:
                 continue
@@ -313,31 +324,48 @@ class ImSession:
             return
         if not isinstance(frame, Push):
             return
-        ws.send(frames.dumps(frames.push_ack(frame)))  # ACK first: the server may resend otherwise
+        events = []
         for item in push_items(frame):
             event = decode_item(item, me=self.credentials.unb)
             if event.kind == "invalid":
                 log.warning("%s: skipped an undecodable push item: %s", self.account_id, event.error)
                 continue
-            self._backlog.append(event)
-        position = sync_position(frame)
-        if position:
-            self._backlog_position = max(self._backlog_position, position)
+            events.append(event)
+        # ACKed (and its position passed) once every item is recorded: at once when it has none to record.
+        receipt = self._receipts.open(ws, frame, sync_position(frame), len(events))
+        self._backlog.extend((event, self._receipts.item(receipt, event)) for event in events)
         self._offer_backlog()
+
+    def _ack(self, ws: Channel, frame: Push) -> None:
+        """Any thread: every item of `frame` is recorded. A socket that is gone gets no ACK: the platform
+        delivers the push again on the next connection, and it is deduped there."""
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            ws.send(frames.dumps(frames.push_ack(frame)))
+
+    def _synced(self, position: int) -> None:
+        self._store_failures = 0
+        self._on_synced(self, position)
+
+    def _take_back_unstored(self) -> None:
+        """Items the stage could not record go back to the front of the backlog, once their delay is over."""
+        if not self._receipts.unstored_waiting() or time.monotonic() < self._retry_at:
+            return
+        unstored = self._receipts.take_unstored()
+        self._backlog.extendleft(reversed(unstored))
+        self._store_failures += 1
+        self._retry_at = time.monotonic() + STORE_RETRY.next_delay(self._store_failures)
 
     def _offer_backlog(self) -> bool:
         """Hand backlogged events to the pipeline in order; True while some are still waiting."""
         backlog = self._backlog
         while backlog:
-            if not self._on_message(self, backlog[0]):
+            event, stored = backlog[0]
+            if not self._on_message(self, event, stored):
                 if len(backlog) in BACKLOG_WARN_AT:
                     log.warning("%s: %d messages wait for a free handler (messages_in_flight is full)",
                                 self.account_id, len(backlog))
                 return True
             backlog.popleft()
-        if self._backlog_position:  # all handed over: the position may move past them now
-            self._on_synced(self, self._backlog_position)
-            self._backlog_position = 0
         return False
 
     def _on_response(self, response: Response) -> None:

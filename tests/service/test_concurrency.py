@@ -70,9 +70,9 @@ def test_a_session_waiting_for_a_free_handler_retries_less_and_less_often(env: E
     offers: list[float] = []
     on_message = session._on_message
 
-    def counting(s, event):  # type: ignore[no-untyped-def]
+    def counting(s, event, stored):  # type: ignore[no-untyped-def]
         offers.append(time.monotonic())
-        return on_message(s, event)
+        return on_message(s, event, stored)
 
     session._on_message = counting
     env.ctl.message(unb, "330000000301", "排队", item_id="900000000007")  # refused: goes to the backlog

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import SQLModel
 
-from bench.orders_crash import ServiceProcess
+from bench.harness import ServiceProcess
 from core.clock import now_ms
 from core.replies.verdict import Decision, Verdict
 from storage import Reply, ReplyStatus, Store, open_engine
