@@ -65,7 +65,7 @@ class Service:
         s = config.settings
         # Slider settings apply from the next start (a reload does not resize a pool with jobs in it).
         self.slider = SliderPool(SliderSettings(s.slider_slots, s.slider_wait_timeout, s.slider_tries,
-                                                s.browser_path), self.bus)
+                                                s.browser_path, trusted_ca=self.platform.endpoints.ca), self.bus)
 
     def start(self) -> None:
         reap_stale()  # browsers a crashed run left behind

@@ -139,10 +139,13 @@ class ImSession:
                 if self._handle_risk(exc):
                     continue
                 break
-            except SessionExpired:
-                self._set_state(ev.AccountState.LOGIN_REQUIRED, "login expired: paste a fresh cookie for this account")
-                self._stop.wait(RISK_RETRY)
-                continue
+            except SessionExpired as exc:
+                if self._login_dead():
+                    self._set_state(ev.AccountState.LOGIN_REQUIRED,
+                                    "login expired: paste a fresh cookie for this account")
+                    self._stop.wait(RISK_RETRY)
+                    continue
+                reason = f"{_describe(exc)}, but passport still knows the login"
             except (GoofishError, websocket.WebSocketException, OSError, SendFailed) as exc:
                 reason = _describe(exc)
             except Exception as exc:  # a bug must cost one reconnect, not the account's thread
@@ -156,6 +159,17 @@ class ImSession:
             self._set_state(ev.AccountState.BACKOFF, f"{reason}; retry in {delay:.1f}s")
             self._stop.wait(delay)
         self._set_state(ev.AccountState.STOPPED, "stopped")
+
+    def _login_dead(self) -> bool:
+        """One expired answer from the gateway is not proof: the gateway answers it now and then for a live login.
+        Passport's hasLogin is the judge; only its "not logged in" parks the account until a new cookie."""
+        try:
+            self.credentials.keepalive()
+        except SessionExpired:
+            return True
+        except (GoofishError, OSError) as exc:  # passport unreachable: cannot tell, so retry as for any failure
+            log.info("%s: hasLogin failed (%s); retrying the connection", self.account_id, _describe(exc))
+        return False
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -24,6 +24,7 @@ from core.clock import now_ms
 from core.errors import SliderFailed
 from core.verification.browser import Browser, BrowserSpec, open_browser
 from core.verification.solve import solve
+from core.verification.trust import server_key_pin
 
 if TYPE_CHECKING:
     from core.goofish.errors import RiskControl
@@ -57,6 +58,7 @@ class SliderSettings:
     tries: int = 3
     browser_path: str = "chromium"
     headless: bool = True
+    trusted_ca: str | None = None  # a private CA's PEM (the endpoints' `ca`): its servers' keys get pinned
 
 
 class _Ticket:
@@ -99,7 +101,9 @@ class SliderPool:
             self._finish(ticket, url, began, None, "gave_up", detail)
             return None
         try:
-            spec = BrowserSpec(self.settings.browser_path, user_agent, self.settings.headless)
+            private = self.settings.trusted_ca and url.startswith("https:")
+            pins = (server_key_pin(url, self.settings.trusted_ca),) if private else ()
+            spec = BrowserSpec(self.settings.browser_path, user_agent, self.settings.headless, pins)
             with open_browser(spec) as browser:
                 self._attach(ticket, browser)
                 earned = solve(browser, url, cookies or {}, self.settings.tries,

@@ -149,6 +149,21 @@ def test_dead_login_parks_the_account_in_login_required(short_token_env: Env) ->
     _b_untouched(env, run, before)
 
 
+def test_one_expired_answer_with_a_live_login_is_a_reconnect_not_a_parked_account(short_token_env: Env) -> None:
+    """The gateway says FAIL_SYS_SESSION_EXPIRED once, but passport's hasLogin still knows the login: the account
+    reconnects with its usual backoff instead of waiting for a cookie nobody needs to paste."""
+    env = short_token_env
+    run, ua, ub, before = _start_two(env)
+    env.ctl.fault(ua, "session_expired", 1)
+    env.ctl.fault(ua, "disconnect", 1)
+    wait_until(lambda: env.ctl.fired(ua, "session_expired") == 1 and _a_connections(env) == 2 and env.ctl.online(ua),
+               10)
+    env.wait_online(run, "shop-a")
+    assert not run.events.of(ev.StateChanged, "shop-a", state="login_required")
+    _answers(env, ua, BUYER, "会话过期一次之后还在吗")
+    _b_untouched(env, run, before)
+
+
 def test_malformed_pushes_are_skipped(env: Env) -> None:
     run, ua, ub, before = _start_two(env)
     acks = env.ctl.account_state(ua)["acks"]

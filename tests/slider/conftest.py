@@ -19,7 +19,7 @@ from core.goofish.mtop import MtopClient
 from core.verification.browser import browsers_of, leftover_profiles
 from core.verification.trajectory import drag_path
 from sim.slider import DISTANCE
-from tests.service.conftest import Env, env, short_token_env  # noqa: F401 - fixtures used by these tests
+from tests.service.conftest import Env, env, short_token_env, tls_env  # noqa: F401 - fixtures used by these tests
 from tests.service.support import wait_until
 
 UNB = "2200000000777"

@@ -8,8 +8,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+import trustme
 
 from core import events as ev
 from core.errors import SliderFailed
@@ -55,6 +57,27 @@ def test_a_rejected_drag_is_retried_and_the_x5sec_unlocks_the_token(env: Env, ca
     [outcome] = pool.status().recent
     assert outcome.ok and outcome.account_id == "shop-a" and outcome.url == url and outcome.seconds > 0
     assert pool.status().busy == () and pool.status().queued == ()
+
+
+def test_on_tls_the_browser_trusts_the_private_ca_servers_key_and_solves(tls_env: Env) -> None:
+    url, jar = punish_url(tls_env)
+    assert url.startswith("https://")
+    pool, recorder = _pool(trusted_ca=tls_env.sim.urls["ca"])
+    earned = pool.verify("shop-a", url, DEFAULT_UA, dict(jar.items()))
+    assert earned is not None and set(earned) == {"x5sec"}, pool.status().recent
+    jar.merge(earned)
+    assert token_with(tls_env, jar)
+
+
+def test_on_tls_a_server_the_ca_did_not_sign_is_refused_before_any_browser(tls_env: Env, tmp_path: Path) -> None:
+    url, jar = punish_url(tls_env)
+    stranger = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(stranger))
+    pool, recorder = _pool(trusted_ca=str(stranger))
+    assert pool.verify("shop-a", url, DEFAULT_UA, dict(jar.items())) is None
+    [failed] = recorder.of(ev.VerificationChanged, "shop-a", phase="failed")
+    assert "certificate verify failed" in failed.detail
+    assert tls_env.ctl.account_state(UNB)["slides_attempted"] == 0
 
 
 def test_a_job_gives_up_when_no_slot_frees_in_time_and_stopping_ends_a_running_job(env: Env) -> None:
