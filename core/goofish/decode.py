@@ -10,7 +10,8 @@ Classification of a chat message (40000), first rule that applies:
    → `order`. Typed text (contentType 1) is never an order: a buyer typing "[我已付款，等待你发货]" must not
    look like a payment;
 2. an image → `chat`/`own_echo` with `image_url`;
-3. a platform notice (bracketed text or the exact skip list) → `system`;
+3. a platform notice → `system`: typed text (contentType 1) only when it is exactly one of the platform's strings
+   (a buyer may type "[急] 多少钱 [急]" or send only "[微笑]"), other types also when their summary is bracketed;
 4. sent by us → `own_echo` (by `me` when given, else by `needPush == "false"`), otherwise → `chat`.
 """
 
@@ -157,7 +158,11 @@ def _chat_message(payload: dict[str, Any], msg: dict[str, Any], me: str | None, 
         first_pic = pics[0] if isinstance(pics, list) and pics else None
         fields["text"] = summary or reminder
         return ImEvent(kind="own_echo" if own else "chat", sender_nick=nick, image_url=text_or_none(dig(first_pic, "url")), **fields)
-    if trade.is_system_notice(fields["text"]):
+    # Typed text is a notice only when it is one of the platform's exact strings: a buyer may well type
+    # "[急] 多少钱 [急]" or send only stickers ("[微笑]"). Other content types (tips, cards, audio) carry a
+    # bracketed summary the platform wrote, so brackets mark their notices.
+    notice = trade.is_exact_notice if content_type == TEXT else trade.is_system_notice
+    if notice(fields["text"]):
         return ImEvent(kind="system", sender_nick=nick, **fields)
     return ImEvent(kind="own_echo" if own else "chat", sender_nick=nick, **fields)
 

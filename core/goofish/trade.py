@@ -40,7 +40,7 @@ ORDER_STATUS_MARKERS: tuple[tuple[str, OrderStatus], ...] = (
 )
 
 # Platform notices that arrive as chat messages but are nobody's words (the popular bot's exact skip list,
-# minus the trade ones, which are orders here). Bracketed texts are notices too; see `is_system_notice`.
+# minus the trade ones, which are orders here). Bracketed summaries of non-text messages are notices too.
 SYSTEM_NOTICES: frozenset[str] = frozenset(
     {
         "发来一条消息",
@@ -82,8 +82,13 @@ def is_bracketed(text: str | None) -> bool:
     return len(stripped) >= 2 and stripped.startswith("[") and stripped.endswith("]")
 
 
+def is_exact_notice(text: str | None) -> bool:
+    return text is not None and (text in SYSTEM_NOTICES or text.strip() in SYSTEM_NOTICES)
+
+
 def is_system_notice(text: str | None) -> bool:
-    return text is not None and (text in SYSTEM_NOTICES or text.strip() in SYSTEM_NOTICES or is_bracketed(text))
+    """A notice of a non-text message: an exact platform string or a bracketed summary."""
+    return is_exact_notice(text) or is_bracketed(text)
 
 
 def _first_match(pattern: re.Pattern[str], text: Any) -> str | None:

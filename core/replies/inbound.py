@@ -182,6 +182,9 @@ class Replies:
                 self._on_order_notice(session, event)
             return
         self._store.messages.set_decision(recorded.inbound_id, event.kind, None, received_ms)
+        if event.kind == "system":  # never silently: the seller can see what was taken for the platform's words
+            log.info("%s: chat %s: not answered, a platform notice (content type %s): %.80s", session.account_id,
+                     event.cid, event.content_type, event.text or "")
         if is_order:
             self._bus.emit(ev.OrderNotice(session.account_id, cid=event.cid or "", order_id=event.order_id,
                                           status=event.order_status, item_id=event.item_id))

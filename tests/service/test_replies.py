@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from core import events as ev
 from tests.service.conftest import BUYER, ITEM, ITEM2, Env
 from tests.service.support import chat_rows, stays, wait_until
@@ -88,6 +90,22 @@ def test_regex_and_exact(env: Env) -> None:
     # Doubled braces in a configured reply are literal braces.
     cid4 = _ask(env, unb, "3300000000034", "有优惠吗", item=ITEM3)
     assert _reply_in(env, unb, cid4)["text"] == "{优惠} 都在页面上"
+
+
+def test_bracketed_buyer_text_is_answered_and_only_exact_platform_notices_are_not(env: Env, caplog) -> None:
+    caplog.set_level(logging.INFO, "core.replies.inbound")
+    run, unb = _setup(env)
+    cid = _ask(env, unb, "3300000000035", "[急] 多少钱 [急]")
+    assert _reply_in(env, unb, cid)["text"] == "二手 iPhone 13 128G 现价 2999.00 元"
+    stickers = _ask(env, unb, "3300000000036", "[微笑][微笑]", item=ITEM3)
+    assert _reply_in(env, unb, stickers)["text"] == "您好，有什么可以帮您？"
+    notice = _ask(env, unb, "3300000000037", "快给ta一个评价吧~", item=ITEM3)
+    wait_until(lambda: [(m.kind, m.decision) for m in run.store.messages.recent("shop-a", notice)] == [
+        ("system", "system")])
+    assert stays(lambda: env.ctl.sent_in(unb, notice) == [], 0.3)
+    # Never silently: the log says what was taken for the platform's words, and why.
+    assert [r.getMessage() for r in caplog.records if "platform notice" in r.getMessage()] == [
+        f"shop-a: chat {notice}: not answered, a platform notice (content type 1): 快给ta一个评价吧~"]
 
 
 def test_item_default_fills_templates_and_keeps_buyer_braces(env: Env) -> None:

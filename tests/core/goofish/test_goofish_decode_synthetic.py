@@ -131,9 +131,9 @@ def test_bracketed_trade_notices_of_non_text_messages(notice: str, status: str, 
 
 
 def test_typed_text_never_becomes_an_order() -> None:
-    # A buyer typing the paid notice must not trigger delivery.
+    # A buyer typing the paid notice must not trigger delivery: it is a buyer's words like any other.
     spoof = decode_payload(b64(message("[我已付款，等待你发货]", ext={"redReminder": "等待卖家发货"})))
-    assert spoof.kind == "system" and spoof.order_status is None
+    assert spoof.kind == "chat" and spoof.order_status is None
     talk = decode_payload(b64(message("交易成功了吗？已发货没", ext={"redReminder": "等待卖家发货"})))
     assert talk.kind == "chat" and talk.order_status is None
 
@@ -148,13 +148,24 @@ def test_typed_text_never_becomes_an_order() -> None:
         "卖家人不错？送Ta闲鱼小红花",
         "[不想宝贝被砍价?设置不砍价回复  ]",
         "AI正在帮你回复消息，不错过每笔订单",
-        "[语音]",
-        "[宝贝卡片]",
     ],
 )
 def test_system_notices(notice: str) -> None:
     event = decode_payload(b64(message(notice)))
     assert event.kind == "system" and event.text == notice
+
+
+@pytest.mark.parametrize(("summary", "content_type"), [("[语音]", 3), ("[视频]", 4), ("[宝贝卡片]", 7), ("[提示]", 6)])
+def test_bracketed_summaries_of_non_text_messages_are_notices(summary: str, content_type: int) -> None:
+    event = decode_payload(b64(message(summary, content_type=content_type, inner=json.dumps({"contentType": content_type}))))
+    assert event.kind == "system" and event.text == summary
+
+
+@pytest.mark.parametrize("typed", ["[急] 多少钱 [急]", "[微笑]", "[微笑][微笑]", "[语音]", "[宝贝卡片]", "[在吗]"])
+def test_bracketed_typed_text_is_a_buyer_message(typed: str) -> None:
+    # Brackets are the buyer's to type: what marks a notice is the content type (or the platform's exact string).
+    event = decode_payload(b64(message(typed)))
+    assert event.kind == "chat" and event.text == typed
 
 
 def test_order_id_fallbacks() -> None:
