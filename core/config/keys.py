@@ -19,10 +19,27 @@ class SettingDoc:
     default: Any
     per_account: bool
     meaning: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def range(self) -> str:
+        """"10 – 3600", "≥ 0", "≤ 5" or "" (not a number)."""
+        low, high = (_number(self.minimum), _number(self.maximum))
+        if low and high:
+            return f"{low} – {high}"
+        return f"≥ {low}" if low else (f"≤ {high}" if high else "")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 SETTINGS_DOC: tuple[SettingDoc, ...] = tuple(
-    SettingDoc(f.name, f.default, f.metadata["per_account"], f.metadata["meaning"]) for f in fields(Settings)
+    SettingDoc(f.name, f.default, f.metadata["per_account"], f.metadata["meaning"], f.metadata["minimum"],
+               f.metadata["maximum"]) for f in fields(Settings)
 )
 
 

@@ -13,8 +13,9 @@ def reference_markdown() -> str:
     """The README's reference tables: every file key, then every setting."""
     lines = ["| key | default | meaning |", "|---|---|---|"]
     lines += [f"| `{d.key}` | {d.default} | {d.meaning} |" for d in FILE_KEYS_DOC]
-    lines += ["", "| setting | default | per account | meaning |", "|---|---|---|---|"]
-    lines += [f"| `{d.name}` | {d.default} | {'yes' if d.per_account else 'no'} | {d.meaning} |" for d in SETTINGS_DOC]
+    lines += ["", "| setting | default | range | per account | meaning |", "|---|---|---|---|---|"]
+    lines += [f"| `{d.name}` | {d.default} | {d.range} | {'yes' if d.per_account else 'no'} | {d.meaning} |"
+              for d in SETTINGS_DOC]
     placeholders = ", ".join(f"`{{{name}}}`" for name in REPLY_PLACEHOLDERS)
     delivery = ", ".join(f"`{{{name}}}`" for name in DELIVERY_PLACEHOLDERS)
     lines += ["", f"Reply templates may use {placeholders}; delivery templates {delivery}. "
