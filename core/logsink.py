@@ -10,6 +10,7 @@ import logging
 import sys
 
 from core import events as ev
+from core.inert import log_text
 from core.redact import RedactFilter
 
 log = logging.getLogger("xianyu")
@@ -91,10 +92,23 @@ class LogSink:
         log.log(level, "%s", format_event(event))
 
 
+class InertFormatter(logging.Formatter):
+    """The line format, with what came from the platform (a message, a nick, an error body) made inert: no
+    terminal control sequence and no forged line gets through, in the log or on the dashboard's Log screen."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return log_text(super().format(record))
+
+
+def log_formatter() -> logging.Formatter:
+    """``12:00:00 INFO    shop-a: …`` — the one format of ``--no-tui`` lines and of the Log screen."""
+    return InertFormatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+
+
 def setup_logging(level: str = "INFO", stream=None) -> None:
     """Root logging for the process: a plain line format, secrets masked on every handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(log_formatter())
     handler.addFilter(RedactFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -25,6 +25,7 @@ from textual.screen import Screen
 from core import events as ev
 from core.control import Control
 from core.errors import ConfigError, CookieRejected, CoreError
+from core.inert import inert
 from core.redact import redact
 from core.session.loop import Snapshot
 from tui.backend import Backend, ServiceBackend
@@ -134,8 +135,8 @@ class XianyuApp(App[None]):
         """What the seller must see wherever they are: config problems and reloads, stock running out."""
         for event in events:
             if isinstance(event, ev.ConfigInvalid):
-                self.notify("\n".join(event.errors), title="accounts.yml has errors; the running config stays",
-                            severity="error", timeout=20)
+                self.notify(inert("\n".join(event.errors), one_line=False), markup=False,
+                            title="accounts.yml has errors; the running config stays", severity="error", timeout=20)
             elif isinstance(event, ev.ConfigReloaded) and (event.added or event.removed or event.changed):
                 self.notify(f"added {len(event.added)}, removed {len(event.removed)}, changed "
                             f"{len(event.changed)}", title="accounts.yml reloaded")
@@ -157,10 +158,13 @@ class XianyuApp(App[None]):
         try:
             result = await asyncio.to_thread(fn, *args)
         except CoreError as exc:  # a deliberate refusal: its message is written to be shown (no secrets)
-            self.notify(str(exc), title=_REFUSALS.get(type(exc), "not done"), severity="error", timeout=20)
+            self.notify(inert(str(exc), one_line=False), title=_REFUSALS.get(type(exc), "not done"), severity="error",
+                        timeout=20, markup=False)
             return
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message, never a dead dashboard
-            self.notify(redact(f"{type(exc).__name__}: {exc}"), title="failed", severity="error", timeout=10)
+            # A server's error body may carry brackets (no markup) and control characters (inert).
+            self.notify(inert(redact(f"{type(exc).__name__}: {exc}"), one_line=False), title="failed",
+                        severity="error", timeout=10, markup=False)
             return
         if then is not None:
             then(result)

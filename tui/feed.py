@@ -12,11 +12,11 @@ from collections import deque
 from typing import TypeVar
 
 from core import events as ev
+from core.logsink import log_formatter
 from core.redact import RedactFilter
 
 EVENTS_KEPT = 100_000
 LOG_LINES_KEPT = 5_000
-LOG_FORMAT = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
 
 T = TypeVar("T")
 
@@ -47,7 +47,7 @@ class LogLines(logging.Handler):
 
     def __init__(self, keep: int = LOG_LINES_KEPT) -> None:
         super().__init__()
-        self.setFormatter(LOG_FORMAT)
+        self.setFormatter(log_formatter())
         self.addFilter(RedactFilter())
         self._new: deque[str] = deque(maxlen=keep)
 

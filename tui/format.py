@@ -12,6 +12,7 @@ from rich.cells import cell_len, set_cell_size
 
 from core import events as ev
 from core.goofish.cookies import mask
+from core.inert import inert
 
 STATE_STYLES = {
     ev.AccountState.ONLINE: "bold green",
@@ -82,8 +83,9 @@ def masked_id(value: str) -> str:
 
 
 def clip(text: str, width: int) -> str:
-    """One line of at most ``width`` terminal cells; a wide (CJK) character never straddles the edge."""
-    text = " ".join(text.split())
+    """One line of at most ``width`` terminal cells; a wide (CJK) character never straddles the edge. Line
+    breaks become spaces, and what is left that a terminal would act on is shown escaped (core/inert.py)."""
+    text = inert(" ".join(text.split()))
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 1).rstrip() + "…"

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from core.inert import inert
 from tui.backend import HistoryEntry
 from tui.format import clip, clock, left
 from tui.model import Conversation
@@ -46,8 +47,8 @@ class ChatScreen(TableScreen):
         until = app.model.pauses.get((c.account_id, c.cid))
         paused = until is not None and until > app.clock()
         self.query_one("#chat-head", Static).update(Text.assemble(
-            ("chat ", "dim"), c.cid, ("  account ", "dim"), c.account_id, ("  buyer ", "dim"),
-            c.buyer_nick or c.buyer_id, ("  item ", "dim"), c.item_id or "—", "  ",
+            ("chat ", "dim"), inert(c.cid), ("  account ", "dim"), c.account_id, ("  buyer ", "dim"),
+            inert(c.buyer_nick or c.buyer_id), ("  item ", "dim"), inert(c.item_id or "—"), "  ",
             (f"bot paused, {left(app.clock(), until)} left", "bold magenta") if paused else ("bot answering", "green")))
 
     def show_history(self, lines: list[HistoryEntry]) -> None:

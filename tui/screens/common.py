@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label
 
+from core.inert import inert
 from tui.format import clock
 from tui.widgets import LiveTable
 
@@ -25,7 +26,9 @@ Cells = tuple[Cell, ...]
 
 def renderable(cell: Cell) -> Text:
     # Always Text: a plain str cell would be parsed as console markup, and a buyer typing "[b]" is no markup.
-    return Text(cell[0], style=cell[1]) if isinstance(cell, tuple) else Text(cell)
+    # And inert: a cell built without `clip` must not carry a control sequence to the terminal either.
+    text, style = cell if isinstance(cell, tuple) else (cell, "")
+    return Text(inert(text), style=style)
 
 
 class SummaryBar(Widget):
