@@ -1,7 +1,10 @@
 """The headless sink: one readable log line per service event (``python xianyu.py --no-tui``).
 
 The TUI's Log screen shows the same lines, so this module owns the wording; ``format_event`` is a pure
-function of the event.
+function of the event. Every line is made inert (core/inert.py): what the platform supplied (a message, a nick,
+an item title, an error body) can neither drive the terminal nor split or forge a line. A record's message is
+always one line (``\n`` is shown as ``\n``); only a traceback keeps real line breaks, each continuation line
+indented.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 import sys
 
 from core import events as ev
-from core.inert import log_text
+from core.inert import inert, log_text
 from core.redact import RedactFilter
 
 log = logging.getLogger("xianyu")
@@ -19,11 +22,16 @@ _SHORT = 60
 
 
 def _clip(text: str, limit: int = _SHORT) -> str:
-    text = " ".join(text.split())
+    text = " ".join(inert(text).split())  # inert first: a line break is shown as \n, not lost in a space
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def format_event(event: ev.Event) -> str:
+    """The event's log line: one line, inert (so any other sink may show it as it is)."""
+    return inert(_describe(event))
+
+
+def _describe(event: ev.Event) -> str:
     who = event.account_id
     match event:
         case ev.StateChanged():
@@ -61,7 +69,7 @@ def format_event(event: ev.Event) -> str:
             return (f"config reloaded: added {list(event.added)}, removed {list(event.removed)}, "
                     f"changed {list(event.changed)}")
         case ev.ConfigInvalid():
-            return "config edit rejected, the running config stays:\n  " + "\n  ".join(event.errors)
+            return "config edit rejected, the running config stays: " + "; ".join(event.errors)
     return f"{who}: {type(event).__name__}"
 
 
@@ -94,9 +102,19 @@ class LogSink:
 
 class InertFormatter(logging.Formatter):
     """The line format, with what came from the platform (a message, a nick, an error body) made inert: no
-    terminal control sequence and no forged line gets through, in the log or on the dashboard's Log screen."""
+    terminal control sequence and no forged line gets through, in the log or on the dashboard's Log screen.
+
+    Whoever logged it and however (arguments, ``%r``, an exception's text), it is the *formatted* record that is
+    made inert: its first line (time, level, message) as one line, the traceback or stack that may follow with
+    its real line breaks, continuation lines indented (``log_text``). The record itself is not changed, so
+    another handler (pytest's capture, say) still sees what was logged."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return inert(super().formatMessage(record))
 
     def format(self, record: logging.LogRecord) -> str:
+        # super().format is formatMessage (one line, inert) + "\n" + exc_text and stack_info, which may be
+        # cached on the record by another handler's formatter: log_text covers them whoever formatted them.
         return log_text(super().format(record))
 
 

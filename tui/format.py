@@ -1,5 +1,11 @@
 """How values look on screen: short ages, coloured states, text clipped by display width (CJK aware).
 
+Platform text (messages, nicks, item titles, order texts, error bodies) reaches a cell or a header only through
+``clip`` or ``cell_text``, both inert (core/inert.py): a control character is shown escaped (``\\x1b``), a line
+break as ``\\n``, a carriage return as ``\\r``; and a cell is a ``rich.text.Text``, never console markup, so
+``[bold red]x[/]`` or ``[@click=app.quit]`` typed by a buyer is shown as typed. (The Log screen's lines come
+inert from core.logsink's formatter; dialogs and notifications use ``inert`` with ``markup=False``.)
+
 Colours are the 8 basic ANSI names, so a 16-colour terminal (TERM=screen, xterm) shows them as-is and
 256/true-colour terminals lose nothing.
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 import time
 
 from rich.cells import cell_len, set_cell_size
+from rich.text import Text
 
 from core import events as ev
 from core.goofish.cookies import mask
@@ -82,10 +89,17 @@ def masked_id(value: str) -> str:
     return mask(value) if value else "—"
 
 
+def cell_text(text: str, style: str = "") -> Text:
+    """The one way a value becomes what a cell, a header or a table row shows: inert, on one line, as plain
+    text (a ``str`` given to a widget or a rich table would be parsed as markup)."""
+    return Text(inert(text), style=style)
+
+
 def clip(text: str, width: int) -> str:
-    """One line of at most ``width`` terminal cells; a wide (CJK) character never straddles the edge. Line
-    breaks become spaces, and what is left that a terminal would act on is shown escaped (core/inert.py)."""
-    text = inert(" ".join(text.split()))
+    """One line of at most ``width`` terminal cells; a wide (CJK) character never straddles the edge. Made
+    inert first (a line break is shown as ``\\n``, a carriage return as ``\\r``), then runs of blanks become one
+    space."""
+    text = " ".join(inert(text).split())
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 1).rstrip() + "…"

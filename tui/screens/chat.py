@@ -10,9 +10,8 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from core.inert import inert
 from tui.backend import HistoryEntry
-from tui.format import clip, clock, left
+from tui.format import cell_text, clip, clock, left
 from tui.model import Conversation
 from tui.screens.common import TableScreen, TextScreen
 
@@ -47,8 +46,8 @@ class ChatScreen(TableScreen):
         until = app.model.pauses.get((c.account_id, c.cid))
         paused = until is not None and until > app.clock()
         self.query_one("#chat-head", Static).update(Text.assemble(
-            ("chat ", "dim"), inert(c.cid), ("  account ", "dim"), c.account_id, ("  buyer ", "dim"),
-            inert(c.buyer_nick or c.buyer_id), ("  item ", "dim"), inert(c.item_id or "—"), "  ",
+            ("chat ", "dim"), cell_text(c.cid), ("  account ", "dim"), c.account_id, ("  buyer ", "dim"),
+            cell_text(c.buyer_nick or c.buyer_id), ("  item ", "dim"), cell_text(c.item_id or "—"), "  ",
             (f"bot paused, {left(app.clock(), until)} left", "bold magenta") if paused else ("bot answering", "green")))
 
     def show_history(self, lines: list[HistoryEntry]) -> None:

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Label
 
 from core.inert import inert
-from tui.format import clock
+from tui.format import cell_text, clock
 from tui.widgets import LiveTable
 
 T = TypeVar("T")
@@ -28,7 +28,7 @@ def renderable(cell: Cell) -> Text:
     # Always Text: a plain str cell would be parsed as console markup, and a buyer typing "[b]" is no markup.
     # And inert: a cell built without `clip` must not carry a control sequence to the terminal either.
     text, style = cell if isinstance(cell, tuple) else (cell, "")
-    return Text(inert(text), style=style)
+    return cell_text(text, style)
 
 
 class SummaryBar(Widget):
@@ -174,7 +174,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.question, id="question")
+            yield Label(inert(self.question), id="question", markup=False)  # it may name a buyer: as typed
             yield Label("[b]y[/b] yes    [b]n[/b] no", id="choices")
 
     def action_answer(self, answer: bool) -> None:
@@ -193,7 +193,8 @@ class TextScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.prompt, id="question")
+            # The prompt may name a buyer ("Reply to <nick>"): shown as typed, never as markup, on one line.
+            yield Label(inert(self.prompt), id="question", markup=False)
             yield Input(password=self.password, id="text")
             yield Label("[b]enter[/b] submit    [b]escape[/b] cancel", id="choices")
 

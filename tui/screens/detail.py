@@ -15,9 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.inert import inert
 from tui.backend import AccountDetail
-from tui.format import clock, left
+from tui.format import cell_text, clock, left
 from tui.screens.common import SummaryBar
 
 
@@ -87,10 +86,10 @@ class DetailScreen(Screen):
                              (snap.state if snap else "not configured", "bold"))
         history = _table("Recent state changes and errors", "at", "what")
         for line in list(model.history.get(self.account_id, ()))[-12:]:
-            history.add_row(clock(line.at_ms), Text(inert(line.text), style="red" if line.error else ""))
+            history.add_row(clock(line.at_ms), cell_text(line.text, "red" if line.error else ""))
         pauses = _table("Paused chats", "chat", "bot back in")
         for _, cid, until in model.paused_chats(self.account_id):
-            pauses.add_row(cid, left(now, until))
+            pauses.add_row(cell_text(cid), left(now, until))  # the platform's chat id: no markup, inert
         if not pauses.row_count:
             pauses.add_row("none", "")
         self.query_one("#live", Static).update(Group(head, Text(""), history, Text(""), pauses, Text("")))

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from core import events as ev
+from core.inert import inert
 from tui.format import age, clip, clock, state_cell
 from tui.screens.common import Cells, RowSync, SummaryBar, TextScreen, add_columns
 from tui.widgets import LiveTable
@@ -94,8 +95,9 @@ class VerificationScreen(Screen):
             app.notify("select an account that waits for verification", severity="warning")
             return
         app.copy_to_clipboard(url)
-        app.notify(url, title=f"{account_id}: punish URL copied (open it in a browser with this account's UA)",
-                   timeout=30)
+        # The URL is the platform's: shown inert and as typed (markup=False); the clipboard gets it exactly.
+        app.notify(inert(url), title=f"{account_id}: punish URL copied (open it in a browser with this account's UA)",
+                   timeout=30, markup=False)
 
     def action_paste_cookie(self) -> None:
         account_id = self.selected()
