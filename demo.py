@@ -57,4 +57,5 @@ def open_platform(config: Config) -> Platform:
     urls = sim.urls
     log.info("demo marketplace running at %s (simulated buyers)", urls["api"])
     return Platform(Endpoints(urls["ws"], urls["api"], urls["passport"], urls.get("ca")),
-                    cookie_for=DemoLogins(urls["control"]), label="demo marketplace", close=sim.stop)
+                    cookie_for=DemoLogins(urls["control"]), label="demo marketplace", close=sim.stop,
+                    scratch=True)

@@ -31,6 +31,9 @@ class Platform:
     cookie_for: Callable[[AccountConfig], str] = config_cookie
     label: str = "live"  # what the start-up line calls it ("server live", "demo marketplace")
     close: Callable[[], None] = field(default=_nothing)  # released after the service stopped
+    # A marketplace that forgets everything when it stops (the demo's): what a run left unsent would only be sent
+    # to chats the next one never had, so its own database starts afresh.
+    scratch: bool = False
 
 
 def configured_platform(server: ServerConfig) -> Platform:

@@ -32,7 +32,7 @@ from core.replies.rules import build_chain
 from core.scheduler import Jobs
 from core.verification.browser import reap_stale
 from core.verification.pool import SliderPool, SliderSettings, verifier
-from storage import Store
+from storage import DEMO_DB_URL, InstanceLock, Store, claim, discard_sqlite, shown_database
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ CLEANUP_SECONDS = 3600.0
 RECOVER_SECONDS = 2.0
 OUTSIDE_COOKIES_SECONDS = 5.0
 DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
+GUARD_SECONDS = 15.0  # how often the job guard:* checks that the SQLite file is still the one opened
 
 
 class Service:
@@ -53,6 +54,7 @@ class Service:
         self.bus = bus or ev.EventBus()
         self._watch = watch_config
         self.store: Store | None = None
+        self._instance: InstanceLock | None = None
         self.jobs: Jobs | None = None
         self.manager: AccountManager | None = None
         self.orders: Orders | None = None
@@ -70,7 +72,11 @@ class Service:
     def start(self) -> None:
         reap_stale()  # browsers a crashed run left behind
         settings = self.config.settings
-        self.store = store = Store(self.db_url)
+        # Before anything reads it: one service per database (the instance lock; issue 17's fleet, instances
+        # sharing one PostgreSQL database by leases, is to skip it here), and only a writable one.
+        self._instance, self.store = open_database(
+            self.db_url, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
+        store = self.store
         self.jobs = Jobs()
         self._refresh_rules(self.config)
         self.credentials = Credentials(store, self.platform)
@@ -86,6 +92,8 @@ class Service:
         self.jobs.every("cleanup", "*", CLEANUP_SECONDS, self.cleanup, first_in=60.0)
         self.jobs.every("recover", "*", RECOVER_SECONDS, self.replies.recovery.retry_unfinished)
         self.jobs.every("cookies", "*", OUTSIDE_COOKIES_SECONDS, self._adopt_outside_cookies)
+        if store.file is not None:
+            self.jobs.every("guard", "*", GUARD_SECONDS, self._guard_database)
         if self._watch:
             watcher = ConfigWatcher(self.config.path, on_change=self._reload, on_error=self._reload_failed)
             self.jobs.every("config", "*", CONFIG_POLL_SECONDS, watcher.poll)
@@ -111,7 +119,27 @@ class Service:
         self.bus.close()
         if self.store is not None:
             self.store.close()
+        if self._instance is not None:
+            self._instance.release()
         self.platform.close()
+
+    def _guard_database(self) -> None:
+        """The SQLite file deleted or replaced under the running service (``rm -rf data/``): every write from now
+        on would go to a file no one will open again, and the next start would answer the last
+        ``max_message_age`` of buyers again. So nothing is written or answered any more: writes are refused (a
+        message that cannot be recorded is neither answered nor ACKed: the platform keeps it), every account
+        stops, and the process stays, having said why, until it is restarted. On the new database a replayed
+        message is checked against the chat's history before it is answered."""
+        assert self.store is not None and self.manager is not None and self.jobs is not None
+        lost = self.store.file_lost()
+        if lost is None:
+            return
+        shown = shown_database(self.db_url)
+        log.error("the database file %s was %s while running; stopped answering — restart the service", shown, lost)
+        self.store.refuse_writes(f"the database file {shown} was {lost} while running")
+        for kind in ("guard", "sync", "recover", "cleanup"):  # said once; and no job fails every round
+            self.jobs.remove(kind, "*")
+        self.manager.signal_stop()
 
     def pending_verification(self, account_id: str) -> str | None:
         """The punish URL of an account held by risk control (to solve by hand), else None."""
@@ -201,3 +229,27 @@ class Service:
 
     def _reload_failed(self, error: ConfigError) -> None:
         self.bus.emit(ev.ConfigInvalid("*", errors=tuple(str(issue) for issue in error.errors)))
+
+
+def open_database(url: str, *, fresh: bool = False) -> tuple[InstanceLock, Store]:
+    """The database's instance lock and the opened store, once one small write went through; ``fresh`` (the
+    demo's own SQLite file) deletes what an earlier run left there first, once the lock is ours.
+
+    Raises DatabaseInUse (another ``xianyu.py`` holds the database), DatabaseUnavailable (it cannot be reached
+    or written now: xianyu.py waits for it before it starts the service) or StorageError (it never will)."""
+    lock = claim(url, now_ms())
+    try:
+        if fresh:
+            discard_sqlite(url)
+            log.info("demo database %s started afresh (the demo marketplace forgot the last run)",
+                     shown_database(url))
+        store = Store(url)
+        try:
+            store.check_writable(now_ms())
+        except BaseException:
+            store.close()
+            raise
+    except BaseException:
+        lock.release()
+        raise
+    return lock, store

@@ -13,8 +13,9 @@ Usage::
     store.close()
 """
 
-from storage.engine import DEFAULT_DB_URL, open_engine
-from storage.errors import DatabaseUnavailable, StorageError
+from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL, discard_sqlite, open_engine
+from storage.errors import DatabaseInUse, DatabaseUnavailable, StorageError, shown_database
+from storage.instance import InstanceLock, claim
 from storage.messages import Inbound, RecordableVerdict, Recorded
 from storage.models import (
     AccountRecord,
@@ -38,14 +39,17 @@ from storage.store import Store
 
 __all__ = [
     "DEFAULT_DB_URL",
+    "DEMO_DB_URL",
     "AccountRecord",
     "ChatLine",
     "ChatPause",
     "CodeState",
+    "DatabaseInUse",
     "DatabaseUnavailable",
     "DeliveryUnit",
     "Inbound",
     "InboundMessage",
+    "InstanceLock",
     "ItemCache",
     "OrderRecord",
     "OrderStore",
@@ -61,5 +65,8 @@ __all__ = [
     "StockCode",
     "StorageError",
     "Store",
+    "claim",
+    "discard_sqlite",
     "open_engine",
+    "shown_database",
 ]

@@ -10,8 +10,8 @@ SQLite has one writer at a time; a thread that loses the race sleeps in SQLite's
 wakes the next one the moment the last commits (busy_timeout still arbitrates between processes).
 PostgreSQL needs no such thing.
 
-Errors: `DatabaseUnavailable` when the database cannot be reached or stayed locked, `StorageError` for any
-other database failure.
+Errors: `DatabaseUnavailable` when the database cannot be reached or stayed locked (or the per-message writes
+were refused: `refuse_writes`), `StorageError` for any other database failure.
 """
 
 from __future__ import annotations
@@ -82,6 +82,10 @@ class Database:
     def write(self) -> Iterator[Connection]:
         with self._write_gate, self.transaction(self._writer) as conn:
             yield conn
+
+    def refuse_writes(self, reason: str) -> None:
+        """From now on every `fast.run` raises DatabaseUnavailable(reason) (see Store.refuse_writes)."""
+        self.fast.refuse(reason)
 
     def _checkpoints(self) -> None:
         """Fold the WAL into the database every few seconds, off the writers' path (see engine.py)."""

@@ -104,6 +104,10 @@ class DriverWriter:
         self._sqlite = engine.raw_connection() if engine.dialect.name == "sqlite" else None
         self._queue: deque[_Job] = deque()
         self._queue_lock = threading.Lock()
+        self._refused: str | None = None  # why every run() fails from now on (the file lost); None: it does not
+
+    def refuse(self, reason: str) -> None:
+        self._refused = reason
 
     def close(self) -> None:
         if self._sqlite is not None:
@@ -112,6 +116,8 @@ class DriverWriter:
     def run(self, work: Callable[[DriverTx], T]) -> T:
         """``work(tx)`` inside a write transaction; its result, or its exception. ``work`` only runs
         statements: it may be run twice (see ``_lead``)."""
+        if self._refused is not None:
+            raise DatabaseUnavailable(self._url, self._refused)
         if self._sqlite is None:
             with self._transaction() as tx:
                 return work(tx)

@@ -25,11 +25,16 @@ from sqlmodel import SQLModel
 
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata before create_all)
 from storage.errors import DatabaseUnavailable, StorageError, first_line, mask_url
+from storage.files import private_file, remove_database
 from storage.migrations import migrate
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DB_URL = "sqlite:///data/xianyu.db"
+# `server: demo` with no `database`: the demo marketplace's own file, started afresh by every demo run (the
+# simulator forgets everything when it stops, so what a run left here would only be sent to a marketplace that
+# never had it).
+DEMO_DB_URL = "sqlite:///data/demo.db"
 
 _IMMEDIATE = "xianyu_sqlite_begin_immediate"
 _SQLITE_PRAGMAS = (
@@ -84,6 +89,15 @@ def reason_of(exc: DBAPIError) -> str:
     return first_line(exc.orig)
 
 
+def discard_sqlite(url: str) -> None:
+    """Delete the SQLite database ``url`` names, with its ``-wal`` and ``-shm``, before anything opens it (the
+    demo's fresh start; its instance lock, ``<db>.lock``, is the caller's and stays)."""
+    parsed = _parse(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database.startswith("file:"):
+        raise StorageError(f"only a SQLite file is discarded, not {mask_url(url)}")
+    remove_database(Path(parsed.database), url)
+
+
 def _parse(url: str) -> URL:
     try:
         return make_url(url)
@@ -96,11 +110,9 @@ def _sqlite_engine(raw_url: str, url: URL) -> Engine:
     if not url.database or url.database == ":memory:":
         # An in-memory database exists per connection, so each pooled connection (thread) would see its own.
         raise StorageError("in-memory SQLite is not supported: give a file, e.g. sqlite:///data/xianyu.db")
-    parent = Path(url.database).parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DatabaseUnavailable(raw_url, f"cannot create directory {parent}: {exc.strerror}") from exc
+    path = Path(url.database)
+    if not str(path).startswith("file:"):  # a URI filename (file:…?mode=ro&uri=true) is the user's to manage
+        private_file(path, raw_url)
     engine = create_engine(
         url,
         hide_parameters=True,

@@ -3,7 +3,8 @@
 The tree::
 
     StorageError                  a query failed, or the database URL is not one we support
-    └── DatabaseUnavailable(url)  cannot connect, the file cannot be opened, or the database stayed locked
+    ├── DatabaseUnavailable(url)  cannot connect, the file cannot be opened, or the database stayed locked
+    └── DatabaseInUse(url)        another service process holds this database's instance lock
 
 Messages name the database with its password masked and never carry row values: the engine is created with
 `hide_parameters=True`, so not even a chained SQLAlchemy error can print a cookie jar or an access token.
@@ -27,6 +28,26 @@ class DatabaseUnavailable(StorageError):
         self.url = mask_url(url)
         self.reason = reason
         super().__init__(f"database unavailable: {self.url}: {reason}")
+
+
+class DatabaseInUse(StorageError):
+    """Another ``xianyu.py`` runs on this database (two sessions of one account would fight over its login)."""
+
+    def __init__(self, url: str, holder: str) -> None:
+        self.url = mask_url(url)
+        self.holder = holder  # "pid 4242 on host-a", or what is known of it
+        super().__init__(f"another xianyu.py ({holder}) uses {shown_database(url)}")
+
+
+def shown_database(url: str) -> str:
+    """The database as a user names it: the file's path for SQLite (``data/xianyu.db``), else the masked URL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparsable database URL>"
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
 
 
 def mask_url(url: str) -> str:

@@ -16,6 +16,7 @@ database failure. Wrong arguments (an unknown field, an unknown reply status) ra
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, tuple_
@@ -26,6 +27,8 @@ from storage.accounts import AccountStore
 from storage.chats import ChatStore
 from storage.database import Database
 from storage.errors import mask_url
+from storage.files import FileIdentity
+from storage.instance import note_holder
 from storage.items import ItemStore
 from storage.messages import MessageStore
 from storage.models import ChatPause, InboundMessage, Reply, SeenMessage
@@ -51,6 +54,8 @@ class Store:
         self.items = ItemStore(self.db)
         self.orders = OrderStore(self.db)
         self.stock = StockStore(self.db)
+        self.file = _sqlite_file(self.db)
+        self._identity = FileIdentity.of(self.file) if self.file is not None else None
 
     @property
     def dialect(self) -> str:
@@ -58,6 +63,30 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def check_writable(self, now_ms: int) -> None:
+        """One small real write (this process as the database's holder): raises DatabaseUnavailable or
+        StorageError when the database opens but cannot be written (read-only, disk full)."""
+        with self.db.write() as conn:
+            note_holder(conn, now_ms)
+
+    def file_lost(self) -> str | None:
+        """SQLite: "deleted" or "replaced" once the database path no longer names the file opened here (writes
+        still succeed then, into a file no one will open again); None while it does, and always for PostgreSQL."""
+        if self.file is None:
+            return None
+        now = FileIdentity.of(self.file)
+        if now == self._identity:
+            return None
+        return "deleted" if now is None else "replaced"
+
+    def refuse_writes(self, reason: str) -> None:
+        """For a database whose file was lost (``file_lost``), where a write seems to succeed and is lost: from now
+        on the per-message writes (messages, replies, pauses, items: what decides whether a buyer message is
+        answered and acknowledged) raise DatabaseUnavailable(reason), so nothing is answered without a record and
+        the platform keeps what was not recorded. The other writes (account progress, orders, stock) go on, into
+        the lost file, so shutting down still works; reads go on. A new Store opens the database anew."""
+        self.db.refuse_writes(reason)
 
     def __enter__(self) -> Store:
         return self
@@ -92,3 +121,11 @@ class Store:
             deleted += count
             if count < _CLEANUP_CHUNK:
                 return deleted
+
+
+def _sqlite_file(db: Database) -> Path | None:
+    """The SQLite database's file (None for PostgreSQL, and for a URI filename, whose path is the user's affair)."""
+    name = db.engine.url.database
+    if db.dialect != "sqlite" or not name or name.startswith("file:"):
+        return None
+    return Path(name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from core.config.schema import Settings
-from storage.engine import DEFAULT_DB_URL
+from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ FILE_KEYS_DOC: tuple[KeyDoc, ...] = (
     KeyDoc("server.api", "(required)", "mtop HTTP base URL, http:// or https://"),
     KeyDoc("server.passport", "(required)", "passport HTTP base URL, http:// or https://"),
     KeyDoc("server.ca", "none", "PEM file to trust for TLS (relative to the config file)"),
-    KeyDoc("database", DEFAULT_DB_URL, "sqlite:///PATH or postgresql://USER:PASS@HOST/DB"),
+    KeyDoc("database", DEFAULT_DB_URL, "sqlite:///PATH or postgresql://USER:PASS@HOST/DB; with server: demo "
+           f"{DEMO_DB_URL}, wiped at each start"),
     KeyDoc("settings", "see the settings table", "service-wide defaults"),
     KeyDoc("accounts", "(required)", "the seller accounts; [] is allowed. An account may also override any "
            "per-account setting by name"),

@@ -40,7 +40,7 @@ from core.config.schema import (
     Settings,
 )
 from core.errors import ConfigError, ConfigIssue
-from storage.engine import DEFAULT_DB_URL
+from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL
 
 _SETTING_TYPES: dict[str, type] = get_type_hints(Settings)
 _ACCOUNT_KEYS = allowed_keys("accounts[]") | PER_ACCOUNT_SETTINGS
@@ -106,8 +106,10 @@ def _config(r: NodeReader, root: Node | None, path: Path) -> Config | None:
         return None
     server_node = given(top, "server")
     server = _server(r, server_node, path.parent) if server_node else LIVE_SERVER
+    # The demo's marketplace is new each run, so by default it gets its own database, which each run starts afresh.
+    default_db = DEMO_DB_URL if server is not None and server.mode == "demo" else DEFAULT_DB_URL
     database = optional(top, "database", "", lambda node, key: r.text(node, key, database_problem, secret=True),
-                        DEFAULT_DB_URL)
+                        default_db)
     settings = optional(top, "settings", "", lambda node, _: _global_settings(r, node), Settings())
     if "accounts" not in top:
         r.report(root, "accounts", "missing (list the seller accounts, or write accounts: [])")

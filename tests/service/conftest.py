@@ -25,6 +25,7 @@ from core.config import load_config
 from core.service import Service
 from sim.server import Simulator, start
 from tests import pg_server
+from tests.service.child import Child
 from tests.service.support import Recorder, SimControl, snapshot_state, wait_until, write_config
 
 BUYER = "3300000000001"
@@ -180,3 +181,12 @@ def postgres_url() -> Iterator[str]:
         except pg_server.PostgresNotInstalled as exc:
             pytest.fail(str(exc), pytrace=False)
         yield url
+
+
+@pytest.fixture
+def children() -> Iterator[list[Child]]:
+    """The `xianyu.py` child processes a test starts (append them): killed at its end, whatever happened."""
+    made: list[Child] = []
+    yield made
+    for child in made:
+        child.end(kill=True)

@@ -9,57 +9,21 @@ and how many of the account's pushes are still un-ACKed.
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.service.child import Child
 from tests.service.conftest import ITEM, Env
 from tests.service.support import stays, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 SELLER = "shop-a"
 QUESTION = "这个还有吗"
 ANSWER = "有的，亲"
 OUTAGE_LINE = "cannot record buyer messages"
 
 
-class Child:
-    """`python xianyu.py --no-tui` with its output collected line by line."""
 
-    def __init__(self, config: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "xianyu.py"), "--config", str(config), "--no-tui",
-                                      "--log-level", "INFO"], cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def disk_full(self, full: bool) -> None:
-        _soft, hard = resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE)
-        resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (0 if full else hard, hard))
-
-    def log(self) -> str:
-        return "\n".join(self.lines[-80:])
-
-    def end(self, kill: bool = False) -> None:
-        if self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            self.proc.wait(timeout=20)
-
-
-@pytest.fixture
 def children() -> Iterator[list[Child]]:
     made: list[Child] = []
     yield made
