@@ -2,7 +2,9 @@
 
 The device id is generated once and kept (the upstream bots regenerate it every start, which looks
 like a new device to risk control). The access token is persisted with its expiry and reused across
-restarts while it is valid, so a restart does not hit the token API (a common RGV587 trigger).
+restarts while it is valid, so a restart does not hit the token API (a common RGV587 trigger). Within one run
+its time left is counted on the boot clock, not the wall clock: a step of the wall clock (an hour forward) makes
+no token look expired, so it sends no account to the token API.
 Every ``Set-Cookie`` the platform sends is merged into the jar and persisted at once.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 
 import requests
@@ -23,6 +26,8 @@ from storage import Store
 
 # A token this close to expiry is refreshed before use rather than handed to /reg.
 TOKEN_MARGIN_MS = 5 * 60 * 1000
+# Elapsed time that does not step with the wall clock (and goes on while the machine sleeps).
+_STEADY = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 
 
 def cookie_fingerprint(cookie: str) -> str:
@@ -54,6 +59,7 @@ class AccountCredentials:
         else:
             self.jar = CookieJar.parse(cookie)
             self._token = None
+        self._token_deadline = _deadline(self._token)  # steady ms: when the kept token lapses
         self.unb = self.jar.get("unb") or ""
         self.device_id = (state.device_id if state is not None and state.device_id else
                           ids.device_id(self.unb))
@@ -74,7 +80,7 @@ class AccountCredentials:
         """A valid access token: the kept one while it has time left, else a fresh one."""
         with self._lock:
             token = self._token
-            if token is not None and token.expires_at_ms - now_ms() > TOKEN_MARGIN_MS:
+            if token is not None and self._token_left_ms() > TOKEN_MARGIN_MS:
                 return token
         return self.refresh()
 
@@ -82,7 +88,7 @@ class AccountCredentials:
         """Fetch a new token (raises RiskControl / SessionExpired / TransportError as they come)."""
         token = self.mtop.login_token(self.device_id)
         with self._lock:
-            self._token = token
+            self._token, self._token_deadline = token, _deadline(token)
         self._store.accounts.update(self.account_id, now_ms(), access_token=token.access_token,
                                          token_expires_at_ms=token.expires_at_ms)
         return token
@@ -90,8 +96,7 @@ class AccountCredentials:
     def refresh_if_expiring(self, horizon_seconds: float) -> bool:
         """Scheduler job: renew ahead of expiry — only if the token would lapse within the horizon
         (the next run plus a margin). Needless refreshes are what trips the platform's risk control."""
-        expires = self.token_expires_at_ms
-        if expires is not None and expires - now_ms() > horizon_seconds * 1000 + TOKEN_MARGIN_MS:
+        if self._token is not None and self._token_left_ms() > horizon_seconds * 1000 + TOKEN_MARGIN_MS:
             return False
         self.refresh()
         return True
@@ -99,8 +104,12 @@ class AccountCredentials:
     def forget_token(self) -> None:
         """The server rejected the token (401 on /reg): never offer it again."""
         with self._lock:
-            self._token = None
+            self._token, self._token_deadline = None, None
         self._store.accounts.update(self.account_id, now_ms(), access_token=None, token_expires_at_ms=None)
+
+    def _token_left_ms(self) -> int:
+        deadline = self._token_deadline
+        return 0 if deadline is None else deadline - _steady_ms()
 
     def keepalive(self) -> None:
         """hasLogin: keeps the web login warm; its Set-Cookie lands in the jar via the callback."""
@@ -121,6 +130,15 @@ def persisted_jar(state, fingerprint: str) -> CookieJar | None:
     if state is not None and state.cookie_source == fingerprint and state.cookie_jar:
         return CookieJar.parse(state.cookie_jar)
     return None
+
+
+def _steady_ms() -> int:
+    return time.clock_gettime_ns(_STEADY) // 1_000_000
+
+
+def _deadline(token: TokenInfo | None) -> int | None:
+    """The token's wall-clock expiry (stored, and what the next run reads) as a steady deadline, from now on."""
+    return None if token is None else _steady_ms() + token.expires_at_ms - now_ms()
 
 
 def _stored_token(state) -> TokenInfo | None:

@@ -29,7 +29,7 @@ from core.goofish.messages import ImEvent
 from core.replies.dispatch import ChatDispatcher
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.rules import Message, Outcome, Rule
-from core.replies.takeover import SEEN_TTL_MS, PauseBook
+from core.replies.takeover import SEEN_TTL_MS, STEADY_CLOCK, PauseBook
 from core.replies.verdict import Decision, Verdict, too_old
 from core.session.history import HISTORY_SLACK_MS, seller_wrote_after
 from core.session.loop import ImSession
@@ -115,12 +115,18 @@ class Answerer:
         rules = self._rules_for(account_id)
         if rules is None or session.stopping:
             return self._leave_undecided(session, event, received_ms, inbound_id, on_socket)
-        if inbound_id is None and too_old(event, received_ms, rules.config.effective):
-            return self._record(session, event, received_ms, None, Verdict(Decision.TOO_OLD, now_ms()))
+        arrived = received_ms
+        if inbound_id is None:
+            # Its age: the platform's `created_at` against a receipt time a step of our wall clock alone does not
+            # move (an hour forward must not make every new message look an hour old).
+            STEADY_CLOCK.saw(event.created_at)
+            arrived = STEADY_CLOCK.received(received_ms)
+            if too_old(event, arrived, rules.config.effective):
+                return self._record(session, event, received_ms, None, Verdict(Decision.TOO_OLD, now_ms()))
         message = Message(account_id, event.cid, event.text or "", event.item_id, event.sender_nick or "")
         outcome, slow_at = _walk(rules.chain, message, _STOP_AT_SLOW)
         if on_socket and (slow_at is not None or self._needs_fetch(outcome, event)
-                          or (inbound_id is None and _is_replay(event, received_ms))):
+                          or (inbound_id is None and _is_replay(event, arrived))):
             return False
         if slow_at is not None:
             if self._park_for_slow(session, event, received_ms, inbound_id, rules, slow_at):
@@ -179,7 +185,7 @@ class Answerer:
     def _verdict(self, session: ImSession, event: ImEvent, outcome: Outcome | None) -> Verdict:
         """A paused chat stays quiet; anything else gets the chain's outcome, rendered."""
         now = now_ms()
-        if self._pauses.paused(session.account_id, event.cid, now):
+        if self._pauses.paused(session.account_id, event.cid):
             return Verdict(Decision.PAUSED, now)
         if outcome is None:
             return Verdict(Decision.NO_RULE, now)
@@ -240,7 +246,7 @@ class Answerer:
         """On a handler, for a message new to this database: is it a replay whose chat the seller has written in
         since? A message this database knows is deduped anyway; one that cannot be checked is answered (the
         check guards against lost records, and silence would lose the buyer)."""
-        if not _is_replay(event, received_ms) or not event.created_at:
+        if not _is_replay(event, STEADY_CLOCK.received(received_ms)) or not event.created_at:
             return False
         if event.message_id and self._store.messages.seen(session.account_id, event.message_id, received_ms):
             return False

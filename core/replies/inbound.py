@@ -26,7 +26,7 @@ from core.replies.dispatch import ChatDispatcher
 from core.replies.outage import StorageOutage
 from core.replies.outbox import Outbox, PendingReply
 from core.replies.recover import Recovery
-from core.replies.takeover import MANUAL_RULE, SEEN_TTL_MS, EchoBook, Takeover
+from core.replies.takeover import MANUAL_RULE, SEEN_TTL_MS, STEADY_CLOCK, EchoBook, Takeover
 from core.replies.timers import Timers
 from core.replies.verdict import Decision, too_old
 from core.session.loop import ImSession
@@ -138,7 +138,7 @@ class Replies:
     def _on_chat(self, session: ImSession, event: ImEvent, received_ms: int) -> None:
         rules = self._rules_for(session.account_id)
         window = rules.config.effective.debounce_seconds if rules is not None else 0
-        if window <= 0 or too_old(event, received_ms, rules.config.effective):
+        if window <= 0 or too_old(event, STEADY_CLOCK.received(received_ms), rules.config.effective):
             self._answerer.answer(session, event, received_ms)
             return
         recorded = self._store.messages.accept(to_inbound(session.account_id, event, received_ms),

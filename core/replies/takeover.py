@@ -5,12 +5,17 @@ recently (same chat, same text, decided within `ECHO_WINDOW_MS` of the echo's pl
 echo is the orders capability's (asked through `is_delivery_echo`); anything else is the seller typing on the
 phone: it is kept for the chat's history and the chat pauses for `takeover_minutes` (persisted, so it survives a
 restart). A reply typed in the dashboard pauses the chat the same way (`Takeover.pause`).
+
+A step of the wall clock (NTP, a hand-set clock, a VM's clock catching up) must neither end nor stretch a pause
+within one run, nor make every message look old: `SteadyClock` keeps the stage's sense of time on the boot clock,
+the wall clock being read once, as an anchor.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -29,29 +34,68 @@ ECHO_WINDOW_MS = 2 * 60_000
 ECHO_MEMORY = 20_000  # recent replies remembered for echo matching (about 2 MB)
 SEEN_TTL_MS = 7 * 24 * 3600 * 1000  # a message id is remembered a week (replays come within hours)
 
+# Elapsed time that neither steps with the wall clock nor stops while the machine sleeps (Linux's boot clock).
+_STEADY = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+
+
+def steady_ms() -> int:
+    return time.clock_gettime_ns(_STEADY) // 1_000_000
+
+
+class SteadyClock:
+    """How old a message is, measured so that a step of the local wall clock does not count.
+
+    A message's `created_at` is the platform's clock; the age test compares it with when we received it. The wall
+    clock is read once (when the replies stage is built) and advanced by the boot clock from then on; a platform
+    time seen later (a message's `created_at`, never ahead of our own wall clock) pulls that forward, as it does
+    when the machine started with its clock behind. A receipt time is taken as the earlier of the wall clock and
+    this steady one: a forward step of the wall clock (ours alone: the platform's did not move) does not age every
+    message by the step, and a step back (a clock that was ahead being corrected) is followed, as before. Erring
+    early only ever answers a replay that is a little old; erring late would leave every buyer unanswered."""
+
+    def __init__(self) -> None:
+        self._offset = now_ms() - steady_ms()  # steady epoch ms = steady_ms() + offset
+
+    def saw(self, platform_ms: int | None) -> None:
+        """The platform's clock read `platform_ms` a moment ago (a message's `created_at`)."""
+        if platform_ms and platform_ms <= now_ms():  # never further than our own wall clock (a bogus stamp)
+            self._offset = max(self._offset, platform_ms - steady_ms())  # a lost race only delays a raise
+
+    def received(self, wall_ms: int) -> int:
+        """When a message whose receipt the wall clock stamped `wall_ms` (a moment ago) arrived, for age tests."""
+        return min(wall_ms, wall_ms + steady_ms() + self._offset - now_ms())
+
+
+# One per process, as the platform's clock and the boot clock are one: the replies stage's age tests use it.
+STEADY_CLOCK = SteadyClock()
+
 
 class PauseBook:
     """Active chat pauses, in memory: asked for every buyer message, written only on pause/resume.
 
     The database stays the record; this mirror is loaded once for every account when the replies stage is built
     (one query, instead of one per account in the middle of its first buyer message), and this stage is the only
-    writer, so the two never disagree within one process."""
+    writer, so the two never disagree within one process. The record's end is wall-clock (`until_ms`, what the
+    next run reads); the mirror keeps it as a deadline on the steady clock (`steady_ms`), so a step of the wall
+    clock neither ends nor stretches a pause within one run."""
 
     def __init__(self, store: Store, now: int) -> None:
-        self._until: dict[tuple[str, str], int] = {
-            (pause.account_id, pause.cid): pause.until_ms for pause in store.chats.pauses(now)}
+        steady = steady_ms()
+        self._deadline: dict[tuple[str, str], int] = {
+            (pause.account_id, pause.cid): steady + pause.until_ms - now for pause in store.chats.pauses(now)}
         self._lock = threading.Lock()
 
-    def paused(self, account_id: str, cid: str, now: int) -> bool:
-        return self._until.get((account_id, cid), 0) > now
+    def paused(self, account_id: str, cid: str) -> bool:
+        return self._deadline.get((account_id, cid), 0) > steady_ms()
 
     def set(self, account_id: str, cid: str, until_ms: int) -> None:
+        """Pause until the wall clock reads `until_ms`, as it runs now."""
         with self._lock:
-            self._until[(account_id, cid)] = until_ms
+            self._deadline[(account_id, cid)] = steady_ms() + until_ms - now_ms()
 
     def clear(self, account_id: str, cid: str) -> None:
         with self._lock:
-            self._until.pop((account_id, cid), None)
+            self._deadline.pop((account_id, cid), None)
 
 
 class EchoBook:
@@ -95,6 +139,7 @@ class Takeover:
         # Ours? Matched around the echo's *platform* time, so an echo replayed after a restart is still
         # recognised (and the common case costs one read, no write).
         created = event.created_at or received_ms
+        STEADY_CLOCK.saw(event.created_at)
         text = event.text or ""
         if self._echoes.ours(account_id, event.cid, text, created) or self._store.replies.find_ours(
                 account_id, event.cid, text, not_before_ms=created - ECHO_WINDOW_MS) is not None:
@@ -107,9 +152,10 @@ class Takeover:
         self._store.replies.add(account_id=account_id, cid=event.cid, to_id="", rule=MANUAL_RULE, text=text,
                                 decided_at_ms=created, status=ReplyStatus.MANUAL, sent_at_ms=created)
         minutes = self._minutes(account_id)
-        until = created + int(minutes * 60_000)
-        if minutes > 0 and until > received_ms:  # a takeover long over (a replay) pauses nothing
-            self._pause_until(account_id, event.cid, until, "seller replied by hand")
+        # What is left of the pause the seller's message started, by its age (not by our wall clock alone).
+        left = created + int(minutes * 60_000) - STEADY_CLOCK.received(received_ms)
+        if minutes > 0 and left > 0:  # a takeover long over (a replay) pauses nothing
+            self._pause_until(account_id, event.cid, received_ms + left, "seller replied by hand")
 
     def after_manual_reply(self, account_id: str, cid: str) -> None:
         """A reply typed in the dashboard went out: the chat pauses like any takeover."""
