@@ -92,10 +92,19 @@ def reason_of(exc: DBAPIError) -> str:
 def discard_sqlite(url: str) -> None:
     """Delete the SQLite database ``url`` names, with its ``-wal`` and ``-shm``, before anything opens it (the
     demo's fresh start; its instance lock, ``<db>.lock``, is the caller's and stays)."""
-    parsed = _parse(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database.startswith("file:"):
+    path = sqlite_file(_parse(url))
+    if path is None:
         raise StorageError(f"only a SQLite file is discarded, not {mask_url(url)}")
-    remove_database(Path(parsed.database), url)
+    remove_database(path, url)
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names; None for another database, in-memory SQLite, and a URI filename
+    (``file:…?mode=ro&uri=true``), whose file is the user's to manage."""
+    name = url.database
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
 
 
 def _parse(url: str) -> URL:
@@ -110,8 +119,8 @@ def _sqlite_engine(raw_url: str, url: URL) -> Engine:
     if not url.database or url.database == ":memory:":
         # An in-memory database exists per connection, so each pooled connection (thread) would see its own.
         raise StorageError("in-memory SQLite is not supported: give a file, e.g. sqlite:///data/xianyu.db")
-    path = Path(url.database)
-    if not str(path).startswith("file:"):  # a URI filename (file:…?mode=ro&uri=true) is the user's to manage
+    path = sqlite_file(url)
+    if path is not None:
         private_file(path, raw_url)
     engine = create_engine(
         url,

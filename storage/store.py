@@ -16,7 +16,6 @@ database failure. Wrong arguments (an unknown field, an unknown reply status) ra
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, tuple_
@@ -26,6 +25,7 @@ from sqlmodel import select
 from storage.accounts import AccountStore
 from storage.chats import ChatStore
 from storage.database import Database
+from storage.engine import sqlite_file
 from storage.errors import mask_url
 from storage.files import FileIdentity
 from storage.instance import note_holder
@@ -54,7 +54,7 @@ class Store:
         self.items = ItemStore(self.db)
         self.orders = OrderStore(self.db)
         self.stock = StockStore(self.db)
-        self.file = _sqlite_file(self.db)
+        self.file = sqlite_file(self.db.engine.url)
         self._identity = FileIdentity.of(self.file) if self.file is not None else None
 
     @property
@@ -122,10 +122,3 @@ class Store:
             if count < _CLEANUP_CHUNK:
                 return deleted
 
-
-def _sqlite_file(db: Database) -> Path | None:
-    """The SQLite database's file (None for PostgreSQL, and for a URI filename, whose path is the user's affair)."""
-    name = db.engine.url.database
-    if db.dialect != "sqlite" or not name or name.startswith("file:"):
-        return None
-    return Path(name)
