@@ -81,13 +81,15 @@ def solve(browser: Browser, url: str, cookies: Mapping[str, str], tries: int,
                 if not earned:
                     raise SliderFailed("the page said passed but set no x5sec cookie")
                 return earned
+            reason = answers.reason()
             log.info("%sthe slider page rejected the drag (try %d of %d): %s",
-                     f"{account_id}: " if account_id else "", attempt, tries, answers.reason())
+                     f"{account_id}: " if account_id else "", attempt, tries, reason)
             if attempt < tries:
                 _reset(tab)
     finally:
         answers.close()
-    raise SliderFailed(f"the slider was rejected {tries} time(s)")
+    # The last reason travels with the failure: the dashboard's verification line, and a failed run's report.
+    raise SliderFailed(f"the slider was rejected {tries} time(s), the last: {reason}")
 
 
 def solve_by_hand(spec: BrowserSpec, url: str, cookies: Mapping[str, str], timeout: float,
