@@ -9,7 +9,7 @@ The command line (docs/contracts.md §3.1):
     python xianyu.py stock import NAME FILE | stock count [NAME] | stock list   stock lists of codes
 
 Exit codes: 0 on a clean stop, 2 on a configuration error (message on stderr, nothing started), also when
-another xianyu.py runs on the database or the database stayed unwritable for DATABASE_WAIT_SECONDS.
+another xianyu.py runs on the database or the database stayed unwritable for 60 s (XIANYU_DATABASE_WAIT_SECONDS).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -30,8 +29,8 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 # How long `run` waits at start-up for a database that cannot be reached or written (PostgreSQL down, a read-only
-# file, a full disk) before giving up with EXIT_CONFIG; the environment variable overrides it (tests shorten it).
-DATABASE_WAIT_SECONDS = 60.0
+# file, a full disk) before giving up with EXIT_CONFIG: core.app.DATABASE_WAIT_SECONDS, unless this environment
+# variable says otherwise (tests shorten it).
 DATABASE_WAIT_ENV = "XIANYU_DATABASE_WAIT_SECONDS"
 
 
@@ -281,79 +280,18 @@ def _verify_failed(message: str, code: int = EXIT_FAILED) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from core.app import run
     from demo import open_platform
-    from storage import StorageError
 
-    refused = _wait_for_database(args)
-    if refused is not None:
-        return refused
-    try:
-        if args.no_tui:
-            return run(config_path=args.config, db_url=args.db, headless=True, log_level=args.log_level,
-                       open_platform=open_platform)
-        from tui.app import run_dashboard
-        from tui.feed import LogLines
+    patience = float(os.environ[DATABASE_WAIT_ENV]) if os.environ.get(DATABASE_WAIT_ENV) else None
+    if args.no_tui:
+        return run(config_path=args.config, db_url=args.db, headless=True, log_level=args.log_level,
+                   open_platform=open_platform, database_patience=patience)
+    from tui.app import run_dashboard
+    from tui.feed import LogLines
 
-        lines = LogLines()
-        return run(config_path=args.config, db_url=args.db, headless=False, log_level=args.log_level,
-                   frontend=lambda service: run_dashboard(service, lines), log_handler=lines,
-                   open_platform=open_platform)
-    except StorageError as exc:  # the database changed hands or state since the wait: still one line
-        print(_refusal(exc), file=sys.stderr)
-        return EXIT_CONFIG
-
-
-def _wait_for_database(args: argparse.Namespace) -> int | None:
-    """Before the service starts: None once the database is ours and writable; else the exit code, its one line
-    printed. Another service on it ends this at once; a database that cannot be reached or written (PostgreSQL
-    down, a read-only file, a full disk) is one line, then retried with backoff for DATABASE_WAIT_SECONDS.
-    No signal handler is installed yet: Ctrl+C or SIGTERM end the wait at once, with nothing started."""
-    from core.backoff import Backoff
-    from core.config import load_config
-    from core.errors import ConfigError
-    from core.service import open_database
-    from storage import DatabaseUnavailable, StorageError, shown_database
-
-    try:
-        url = args.db or load_config(args.config).database
-    except ConfigError:
-        return None  # run() reports it, FILE:LINE
-    patience = float(os.environ.get(DATABASE_WAIT_ENV, DATABASE_WAIT_SECONDS))
-    deadline = time.monotonic() + patience
-    backoff = Backoff(1.0, 10.0)
-    attempt = 0
-    while True:
-        try:
-            lock, store = open_database(url)
-        except DatabaseUnavailable as exc:
-            attempt += 1
-            left = deadline - time.monotonic()
-            if left <= 0:
-                print(f"xianyu.py: database {shown_database(url)} is still not writable after {patience:g} s: "
-                      f"{exc.reason}; not started", file=sys.stderr)
-                return EXIT_CONFIG
-            if attempt == 1:
-                print(f"database {shown_database(url)} is not writable: {exc.reason}; retrying for up to "
-                      f"{patience:g} s", file=sys.stderr, flush=True)
-            time.sleep(min(backoff.next_delay(attempt), left))
-        except StorageError as exc:
-            print(_refusal(exc), file=sys.stderr)
-            return EXIT_CONFIG
-        except KeyboardInterrupt:
-            return EXIT_CONFIG
-        else:
-            store.close()
-            lock.release()  # the service takes it again in a moment
-            if attempt:
-                print(f"database {shown_database(url)} is writable now; starting", file=sys.stderr, flush=True)
-            return None
-
-
-def _refusal(exc: Exception) -> str:
-    """One line for a storage error that keeps the service from starting."""
-    from storage import DatabaseInUse
-
-    # "another xianyu.py (pid N on HOST) uses data/xianyu.db" is the message as it is.
-    return str(exc) if isinstance(exc, DatabaseInUse) else f"xianyu.py: not started: {exc}"
+    lines = LogLines()
+    return run(config_path=args.config, db_url=args.db, headless=False, log_level=args.log_level,
+               frontend=lambda service: run_dashboard(service, lines), log_handler=lines,
+               open_platform=open_platform, database_patience=patience)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

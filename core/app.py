@@ -14,18 +14,22 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
+from core.backoff import Backoff
 from core.config import Config, load_config
 from core.errors import ConfigError, PlatformError
 from core.logsink import LogSink, setup_logging
 from core.platform import Platform, configured_platform
-from core.service import Service
+from core.service import OpenedDatabase, Service, open_database
+from storage import DEMO_DB_URL, DatabaseInUse, DatabaseUnavailable, StorageError, shown_database
 
 log = logging.getLogger("xianyu")
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
+DATABASE_WAIT_SECONDS = 60.0  # how long start-up waits for a database that cannot be reached or written
 
 
 Frontend = Callable[[Service], int]
@@ -39,7 +43,9 @@ def configured(config: Config) -> Platform:
 
 def run(config_path: str, db_url: str | None = None, headless: bool = True, log_level: str | None = None,
         frontend: Frontend | None = None, log_handler: logging.Handler | None = None,
-        open_platform: PlatformOpener = configured) -> int:
+        open_platform: PlatformOpener = configured, database_patience: float | None = None) -> int:
+    """Run until stopped; the exit code. ``database_patience``: how long to wait for a database that cannot be
+    reached or written at start (default DATABASE_WAIT_SECONDS)."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -48,38 +54,92 @@ def run(config_path: str, db_url: str | None = None, headless: bool = True, log_
     level = log_level or config.settings.log_level
     setup_logging(level)
     try:
-        if headless or frontend is None:
-            return run_headless(config, db_url, open_platform)
-        if not sys.stdout.isatty():
-            log.warning("standard output is not a terminal: running headless (--no-tui)")
-            return run_headless(config, db_url, open_platform)
-        return run_frontend(config, db_url, frontend, log_handler, level, open_platform)
+        platform = open_platform(config)
     except PlatformError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
-
-
-def _service(config: Config, db_url: str | None, open_platform: PlatformOpener) -> Service:
-    """The service on its platform; the platform is closed again should the service not come about."""
-    platform = open_platform(config)
+    url = db_url or config.database
     try:
-        service = Service(config, db_url, platform=platform)
+        # Before any signal handler: Ctrl+C or SIGTERM end the wait at once, with nothing started.
+        patience = DATABASE_WAIT_SECONDS if database_patience is None else database_patience
+        database = wait_for_database(url, patience, fresh=platform.scratch and url == DEMO_DB_URL)
+    except (StorageError, KeyboardInterrupt) as exc:
+        platform.close()
+        if isinstance(exc, StorageError):
+            print(refusal(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    if database is None:
+        platform.close()
+        return EXIT_CONFIG
+    service = _service(config, url, platform, database)
+    try:
+        if headless or frontend is None:
+            return run_headless(service)
+        if not sys.stdout.isatty():
+            log.warning("standard output is not a terminal: running headless (--no-tui)")
+            return run_headless(service)
+        return run_frontend(service, frontend, log_handler, level)
+    except StorageError as exc:  # the database failed the service's first steps: still one line
+        print(refusal(exc), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def wait_for_database(url: str, patience: float, *, fresh: bool = False) -> OpenedDatabase | None:
+    """The database opened for the service (its instance lock held, one write gone through), or None when it
+    stayed unreachable or unwritable (PostgreSQL down, a read-only file, a full disk) for ``patience`` s: one
+    line when the wait begins, retries with backoff, one line at the end. Another service on it raises
+    DatabaseInUse at once; a database that never will work raises StorageError."""
+    deadline = time.monotonic() + patience
+    backoff = Backoff(1.0, 10.0)
+    attempt = 0
+    while True:
+        try:
+            database = open_database(url, fresh=fresh)
+        except DatabaseUnavailable as exc:
+            attempt += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                print(f"xianyu.py: database {shown_database(url)} is still not writable after {patience:g} s: "
+                      f"{exc.reason}; not started", file=sys.stderr)
+                return None
+            if attempt == 1:
+                print(f"database {shown_database(url)} is not writable: {exc.reason}; retrying for up to "
+                      f"{patience:g} s", file=sys.stderr, flush=True)
+            time.sleep(min(backoff.next_delay(attempt), left))
+            continue
+        if attempt:
+            print(f"database {shown_database(url)} is writable now; starting", file=sys.stderr, flush=True)
+        return database
+
+
+def refusal(exc: StorageError) -> str:
+    """One line for a storage error that keeps the service from starting."""
+    # "another xianyu.py (pid N on HOST) uses data/xianyu.db" is the message as it is.
+    return str(exc) if isinstance(exc, DatabaseInUse) else f"xianyu.py: not started: {exc}"
+
+
+def _service(config: Config, url: str, platform: Platform, database: OpenedDatabase) -> Service:
+    """The service on its platform and opened database; both are closed again should it not come about."""
+    try:
+        service = Service(config, url, platform=platform, database=database)
     except BaseException:
+        lock, store = database
+        store.close()
+        lock.release()
         platform.close()
         raise
     service.bus.add(LogSink())
     return service
 
 
-def run_frontend(config: Config, db_url: str | None, frontend: Frontend, log_handler: logging.Handler | None,
-                 level: str, open_platform: PlatformOpener = configured) -> int:
+def run_frontend(service: Service, frontend: Frontend, log_handler: logging.Handler | None, level: str) -> int:
     """The service under a full-screen front end: nothing may write to the terminal while it runs."""
     root = logging.getLogger()
     root.handlers[:] = [log_handler] if log_handler is not None else [logging.NullHandler()]
-    service = _service(config, db_url, open_platform)  # its LogSink: the Log screen shows the headless lines
+    # The service's LogSink: the Log screen shows the headless lines.
     try:
         service.start()
-        log.info("%d account(s) configured; %s", len(config.accounts), service.platform.label)
+        log.info("%d account(s) configured; %s", len(service.config.accounts), service.platform.label)
         code = frontend(service)
     finally:
         setup_logging(level)  # the terminal is ours again: shutdown lines go to stderr
@@ -89,8 +149,7 @@ def run_frontend(config: Config, db_url: str | None, frontend: Frontend, log_han
     return code
 
 
-def run_headless(config: Config, db_url: str | None, open_platform: PlatformOpener = configured) -> int:
-    service = _service(config, db_url, open_platform)
+def run_headless(service: Service) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame) -> None:
@@ -100,7 +159,8 @@ def run_headless(config: Config, db_url: str | None, open_platform: PlatformOpen
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         service.start()
-        log.info("%d account(s) configured; %s; press Ctrl+C to stop", len(config.accounts), service.platform.label)
+        log.info("%d account(s) configured; %s; press Ctrl+C to stop", len(service.config.accounts),
+                 service.platform.label)
         stop.wait()
     finally:
         service.stop()

@@ -8,12 +8,19 @@ wrapper and simply runs again next time.
 First runs are spread over one interval (a deterministic offset per account) so a thousand heartbeats
 do not fire in the same millisecond, and token refreshes carry APScheduler's jitter so accounts do not
 hit the token API together.
+
+APScheduler keeps due times on the wall clock. When that clock steps back (an NTP correction, a VM resumed,
+someone setting the date), every job would wait out the step (an hour back: no heartbeat for an hour, and the
+platform drops the connection). A watch thread compares the wall clock with the monotonic one each second and
+moves the due times of the jobs now further away than they can legitimately be by the step. A step forward
+needs nothing: the jobs are overdue, run once (coalesced) and go on from the new time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import zlib
 from collections import deque
@@ -27,6 +34,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 log = logging.getLogger(__name__)
 
 ACCOUNT_JOB_KINDS = ("heartbeat", "token", "keepalive")
+CLOCK_WATCH_SECONDS = 1.0   # how often the wall clock is compared with the monotonic one
+CLOCK_STEP_SECONDS = 2.0    # a disagreement beyond this is a step of the wall clock, not scheduling noise
 
 
 def job_id(kind: str, account_id: str) -> str:
@@ -47,27 +56,56 @@ class Jobs:
             timezone=UTC,
         )
 
+        self._reach: dict[str, float] = {}   # job id → the furthest ahead its next run can be, in seconds
+        self._stopping = threading.Event()
+        self._watch = threading.Thread(target=self._watch_clock, name="clock-watch", daemon=True)
+
     def start(self) -> None:
         self._scheduler.start()
+        self._watch.start()
 
     def shutdown(self) -> None:
+        self._stopping.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    def _watch_clock(self) -> None:
+        offset = time.time() - time.monotonic()
+        while not self._stopping.wait(CLOCK_WATCH_SECONDS):
+            now_offset = time.time() - time.monotonic()
+            if now_offset - offset < -CLOCK_STEP_SECONDS:
+                self._pull_back(now_offset - offset)
+            offset = now_offset
+
+    def _pull_back(self, step: float) -> None:
+        """The wall clock went back by ``-step`` s: bring the jobs that now lie beyond their reach back with it."""
+        now = time.time()
+        moved = 0
+        for job in self._scheduler.get_jobs():
+            due = job.next_run_time
+            if due is None or due.timestamp() - now <= self._reach.get(job.id, 0.0) + CLOCK_STEP_SECONDS:
+                continue
+            with contextlib.suppress(LookupError):  # removed meanwhile (an account stopped)
+                job.modify(next_run_time=datetime.fromtimestamp(due.timestamp() + step, UTC))
+                moved += 1
+        log.warning("the wall clock stepped back %.0f s: %d periodic job(s) moved back with it", -step, moved)
 
     def every(self, kind: str, owner: str, seconds: float, func: Callable[[], None], *,
               jitter: float = 0.0, first_in: float | None = None) -> None:
         """Add (or replace) the job ``kind:owner`` running ``func`` every ``seconds``."""
         jid = job_id(kind, owner)
         delay = seconds if first_in is None else first_in
-        first_due = time.time() + delay
+        first_due = time.monotonic() + delay
         measured = self.lateness if not jitter else None  # a jittered job has no fixed due time
+        self._reach[jid] = max(seconds, delay) + jitter
         self._scheduler.add_job(
             _guarded(jid, func, measured, first_due, seconds), IntervalTrigger(seconds=seconds, jitter=jitter or None, timezone=UTC),
             id=jid, name=jid, replace_existing=True,
-            next_run_time=datetime.fromtimestamp(first_due, UTC),
+            next_run_time=datetime.fromtimestamp(time.time() + delay, UTC),
         )
 
     def remove(self, kind: str, owner: str) -> None:
+        self._reach.pop(job_id(kind, owner), None)
         with contextlib.suppress(LookupError):  # JobLookupError: already gone, as wanted
             self._scheduler.remove_job(job_id(kind, owner))
 
@@ -85,8 +123,9 @@ class Jobs:
 class Lateness:
     """How late periodic jobs start, per kind: the heartbeat's promise is kept here or nowhere.
 
-    Without jitter an interval job's k-th run is due at ``first + k·interval``; lateness is the distance
-    from the nearest due time (samples are kept in a bounded ring per kind)."""
+    Without jitter an interval job's k-th run is due at ``first + k·interval`` (on the monotonic clock, so a
+    step of the wall clock is not taken for lateness); lateness is the distance from the nearest due time
+    (samples are kept in a bounded ring per kind)."""
 
     def __init__(self, keep: int = 20_000) -> None:
         self._samples: dict[str, deque[float]] = {}
@@ -112,7 +151,7 @@ def _guarded(jid: str, func: Callable[[], None], lateness: Lateness | None, firs
 
     def run() -> None:
         if lateness is not None:
-            elapsed = time.time() - first_due
+            elapsed = time.monotonic() - first_due
             lateness.record(kind, max(0.0, elapsed - round(elapsed / interval) * interval))
         try:
             func()

@@ -47,14 +47,17 @@ GUARD_SECONDS = 15.0  # how often the job guard:* checks that the SQLite file is
 
 class Service:
     def __init__(self, config: Config, db_url: str | None = None, *, platform: Platform | None = None,
-                 bus: ev.EventBus | None = None, watch_config: bool = True) -> None:
+                 bus: ev.EventBus | None = None, watch_config: bool = True,
+                 database: OpenedDatabase | None = None) -> None:
+        """``database``: the database already opened for it (core.app waits for it before the service exists);
+        without it ``start`` opens ``db_url``, or the config's."""
         self.config = config
         self.db_url = db_url or config.database
         self.platform = platform or configured_platform(config.server)
         self.bus = bus or ev.EventBus()
         self._watch = watch_config
-        self.store: Store | None = None
-        self._instance: InstanceLock | None = None
+        self._instance: InstanceLock | None = database[0] if database else None
+        self.store: Store | None = database[1] if database else None
         self.jobs: Jobs | None = None
         self.manager: AccountManager | None = None
         self.orders: Orders | None = None
@@ -74,8 +77,9 @@ class Service:
         settings = self.config.settings
         # Before anything reads it: one service per database (the instance lock; issue 17's fleet, instances
         # sharing one PostgreSQL database by leases, is to skip it here), and only a writable one.
-        self._instance, self.store = open_database(
-            self.db_url, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
+        if self.store is None:
+            self._instance, self.store = open_database(
+                self.db_url, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
         store = self.store
         self.jobs = Jobs()
         self._refresh_rules(self.config)
@@ -231,7 +235,10 @@ class Service:
         self.bus.emit(ev.ConfigInvalid("*", errors=tuple(str(issue) for issue in error.errors)))
 
 
-def open_database(url: str, *, fresh: bool = False) -> tuple[InstanceLock, Store]:
+OpenedDatabase = tuple[InstanceLock, Store]
+
+
+def open_database(url: str, *, fresh: bool = False) -> OpenedDatabase:
     """The database's instance lock and the opened store, once one small write went through; ``fresh`` (the
     demo's own SQLite file) deletes what an earlier run left there first, once the lock is ours.
 

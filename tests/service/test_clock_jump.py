@@ -1,4 +1,4 @@
-"""The wall clock steps forward an hour under a running service (issue 12 §4 B).
+"""The wall clock steps an hour forward, or back, under a running service (issue 12 §4 B).
 
 The service runs as ``python xianyu.py --no-tui`` under libfaketime, its wall clock read from a file the test
 rewrites (``+0``, then ``+3600``); its monotonic and boot clocks stay real (``FAKETIME_DONT_FAKE_MONOTONIC``), as
@@ -158,6 +158,14 @@ def test_an_hour_forward_on_our_clock_changes_nothing(make_env: Any, faked: list
     assert db.decided("shop-2", "老板好") == "paused"
 
     # Twenty seconds after the step: every account on its one connection, heartbeats going on, no token call.
+    assert_steady_after_step(env, service, unbs, before, stepped)
+    assert _texts(env, "shop-0", held) == ["收到：在吗"] and _texts(env, "shop-2", later) == ["收到：你好"]
+
+
+def assert_steady_after_step(env: Env, service: Child, unbs: list[str], before: dict[str, Any],
+                             stepped: float) -> None:
+    """For 20 s from the step: every account online on the connection it had before it, at least 10 heartbeats
+    each (1 s interval), not one token call (the tokens had 65 min left on the platform's clock)."""
     def steady() -> bool:
         state = env.ctl.state()
         return all(state[u]["online"] and state[u]["connections"] == before[u]["connections"] for u in unbs)
@@ -166,11 +174,35 @@ def test_an_hour_forward_on_our_clock_changes_nothing(make_env: Any, faked: list
         f"an account reconnected or went offline after the step: {env.ctl.state()}\n{service.log()}"
     after = env.ctl.state()
     tokens = sum(after[u]["tokens_issued"] - before[u]["tokens_issued"] for u in unbs)
-    assert tokens == 0, f"{tokens} token calls after the step (tokens still had 65 min on the platform's clock)"
+    assert tokens == 0, f"{tokens} token calls after the step"
     beats = {u: after[u]["heartbeats"] - before[u]["heartbeats"] for u in unbs}
     assert all(n >= 10 for n in beats.values()), f"heartbeats in the 20 s after the step (1 s interval): {beats}"
-    assert _texts(env, "shop-0", held) == ["收到：在吗"] and _texts(env, "shop-2", later) == ["收到：你好"]
     assert service.proc.poll() is None, service.log()
+
+
+def test_an_hour_back_on_our_clock_keeps_the_heartbeats_going(make_env: Any, faked: list[Child],
+                                                               tmp_path: Path) -> None:
+    """APScheduler keeps due times on the wall clock: stepped back an hour, every heartbeat would wait that hour
+    out (and the platform drop the connection) unless the scheduler's clock watch moves them back."""
+    env: Env = make_env(token_ttl=TOKEN_TTL_S)
+    ids = [f"shop-{n}" for n in range(3)]
+    env.write([env.seller(i, default_reply=REPLY) for i in ids], settings=SETTINGS)
+    clock_file = tmp_path / "faketime"
+    service = faked_service(env.config, clock_file)
+    faked.append(service)
+    unbs = [env.unb(i) for i in ids]
+    wait_until(lambda: all(env.ctl.state()[u]["online"] for u in unbs), 30,
+               lambda: f"not all online; service log:\n{service.log()}")
+    before = env.ctl.state()
+    set_offset(clock_file, -HOUR_S)
+    stepped = time.monotonic()
+    wait_until(lambda: "the wall clock stepped back" in service.log(), 10, service.log)
+
+    shop = env.unb("shop-0")
+    fresh = env.ctl.message(shop, BUYER, "时间倒了")["cid"]
+    wait_until(lambda: _texts(env, "shop-0", fresh) == ["收到：时间倒了"], 10, service.log)
+
+    assert_steady_after_step(env, service, unbs, before, stepped)
 
 
 # ------------------------------------------------------------------------------- the parts, in-process

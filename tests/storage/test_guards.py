@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -95,14 +97,57 @@ def test_a_read_only_database_says_so(tmp_path: Path) -> None:
         store.check_writable(0)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes a 0400 file anyway")
+NOBODY = 65534
+
+
 def test_a_0400_database_file_is_not_writable(tmp_path: Path) -> None:
-    db = tmp_path / "x.db"
+    """Root writes a 0400 file anyway (CI runs as root): there the check runs in a forked child that dropped to
+    the user nobody, who owns the file and its directory."""
+    home = Path(tempfile.mkdtemp(prefix="guards-"))  # not under pytest's 0700 root-only tmp_path
+    try:
+        db = home / "x.db"
+        with Store(f"sqlite:///{db}") as store:  # also imports everything opening a Store needs, before the fork
+            _write(store)
+        db.chmod(0o400)
+        if os.geteuid() != 0:
+            with Store(f"sqlite:///{db}") as store, pytest.raises(DatabaseUnavailable, match="readonly database"):
+                store.check_writable(0)
+            return
+        os.chown(home, NOBODY, NOBODY)
+        os.chown(db, NOBODY, NOBODY)
+        assert _as_nobody(lambda: _refused_as_readonly(db)) == "readonly"
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _refused_as_readonly(db: Path) -> str:
     with Store(f"sqlite:///{db}") as store:
-        _write(store)
-    db.chmod(0o400)
-    with Store(f"sqlite:///{db}") as store, pytest.raises(DatabaseUnavailable, match="readonly database"):
-        store.check_writable(0)
+        try:
+            store.check_writable(0)
+        except DatabaseUnavailable as exc:
+            return "readonly" if "readonly database" in str(exc) else f"refused otherwise: {exc}"
+    return "written"
+
+
+def _as_nobody(check: Callable[[], str]) -> str:
+    """``check()``'s answer, run in a forked child under the user nobody."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the pipe, never return into pytest
+        try:
+            os.close(read)
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            answer = check()
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which asserts on it
+            answer = f"{type(exc).__name__}: {exc}"
+        os.write(write, answer.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return answer
 
 
 def test_a_deleted_or_replaced_file_is_noticed_and_writes_can_be_refused(tmp_path: Path) -> None:
