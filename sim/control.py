@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sim import trade
+from sim import qr, trade
 from sim.faults import FAULT_KINDS
 from sim.httpd import HttpRequest, HttpResponse
 from sim.market import Item, Order, Sku, parse_yuan, yuan
@@ -174,6 +174,18 @@ def list_conversations(state: SimState, request: HttpRequest) -> dict[str, Any]:
             for c in market.seller_conversations(seller)]}
 
 
+def list_qr(state: SimState, request: HttpRequest) -> dict[str, Any]:
+    with state.transaction() as world:
+        return {"codes": world.qr.listing(world.now_ms())}
+
+
+def qr_action(state: SimState, request: HttpRequest) -> dict[str, Any]:
+    body = _body(request)
+    with state.transaction() as world:
+        qr.act(world, _text(body, "t"), _text(body, "action"), _text(body, "unb", ""), _text(body, "nick", ""))
+    return {}
+
+
 ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/_sim/accounts"): create_account,
     ("POST", "/_sim/items"): put_item,
@@ -187,6 +199,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/_sim/typing"): buyer_typing,
     ("POST", "/_sim/seller_messages"): seller_message,
     ("GET", "/_sim/conversations"): list_conversations,
+    ("GET", "/_sim/qr"): list_qr,
+    ("POST", "/_sim/qr"): qr_action,
 }
 
 

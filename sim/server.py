@@ -21,7 +21,7 @@ from typing import Any
 
 import trustme
 
-from sim import control, mtop, slider
+from sim import control, mtop, qr, slider
 from sim.buyers import DemoMarket
 from sim.httpd import HttpRequest, HttpResponse, Router, SimHttpServer
 from sim.im import serve_im
@@ -40,6 +40,9 @@ def make_router(state: SimState, api_base: str) -> Router:
             return slider.page()
         if path.lstrip("/").startswith("h5/"):
             return mtop.handle(state, request, api_base)
+        answer = qr.handle(state, request, api_base)
+        if answer is not None:
+            return answer
         if path.startswith("/newlogin/"):
             return mtop.has_login(state, request)
         return HttpResponse.json({"error": f"not found: {path}"}, 404)

@@ -17,6 +17,7 @@ from sim.faults import EVERYONE, Arming, FaultBook
 from sim.ids import Ids
 from sim.market import Market
 from sim.pushlog import DataItem, LogEntry, PushLog
+from sim.qrcodes import QrCodes
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class World:
         self.credentials = Credentials(self.ids, int(options.h5tk_ttl * 1000), int(options.token_ttl * 1000))
         self.faults = FaultBook()
         self.market = Market(self.ids)
+        self.qr = QrCodes()
         self.accounts: dict[str, Account] = {}
         self._dirty: set[str] = set()
         self._to_drop: list[PushTarget] = []
