@@ -6,6 +6,7 @@ The command line (docs/contracts.md §3.1):
     python xianyu.py check [--config PATH]                                      validate accounts.yml
     python xianyu.py decode [--me UNB] [FILE|-]                                 decode LWP frames / payloads
     python xianyu.py verify ACCOUNT [--config PATH] [--db URL] [--paste] [--wait S]  lift risk control by hand
+    python xianyu.py login ACCOUNT [--config PATH] [--db URL] [--png PATH]        log in by scanning a QR code
     python xianyu.py stock import NAME FILE | stock count [NAME] | stock list   stock lists of codes
 
 Exit codes: 0 on a clean stop, 2 on a configuration error (message on stderr, nothing started), also when
@@ -72,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--wait", type=float, default=300.0, metavar="SECONDS",
                         help="how long the browser window waits for the slider to be solved (default 300)")
     verify.set_defaults(func=cmd_verify)
+
+    login = sub.add_parser("login", help="log an account in by scanning a QR code with the Xianyu app")
+    login.add_argument("account", metavar="ACCOUNT",
+                       help="the account's id (a new id is added to accounts.yml once logged in)")
+    _add_config_option(login)
+    login.add_argument("--db", metavar="URL", help="database URL (default: the config's)")
+    login.add_argument("--png", metavar="PATH",
+                       help="where to write the code as a PNG too (default: login-ACCOUNT.png beside the database)")
+    login.add_argument("--check-wait", type=float, default=300.0, metavar="SECONDS",
+                       help="how long to wait for a phone check the platform asks for (default 300)")
+    login.set_defaults(func=cmd_login)
     _add_stock_parser(sub)
     return parser
 
@@ -275,6 +287,13 @@ def _verify_account(args: argparse.Namespace, credentials: AccountCredentials, u
 def _verify_failed(message: str, code: int = EXIT_FAILED) -> int:
     print(f"xianyu.py verify: {message}", file=sys.stderr)
     return code
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from core.credentials.login import LoginPolicy
+    from core.credentials.login_command import run_login
+
+    return run_login(args.config, args.account, args.db, args.png, policy=LoginPolicy(check_wait=args.check_wait))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@
           ├── ConfigError   accounts.yml is unreadable or invalid; ``.errors`` lists every ConfigIssue
           ├── SendFailed    a frame did not reach the server (offline, rejected, no answer in time)
           ├── CookieRejected  a pasted cookie is unusable (no unb/_m_h5_tk, another account's)
+          ├── LoginFailed     a QR login ended without a login (cancelled, expired, phone check undone)
           ├── DeliveryFailed  one try of an order's delivery failed (API down, no stock, send error …)
           ├── OrderActionError  a dashboard action on an order cannot be done (unknown order, wrong state)
           ├── StockError      a stock command cannot run (bad list name, unreadable file)
@@ -73,6 +74,11 @@ class RegisterRejected(GoofishError):
 
 class CookieRejected(CoreError):
     """A cookie pasted for an account cannot be used. The message says why and never quotes a value."""
+
+
+class LoginFailed(CoreError):
+    """A QR login ended without a usable login: cancelled, expired too often, a phone check left undone, another
+    account's scan. The message says which and never quotes a cookie."""
 
 
 class DeliveryFailed(CoreError):

@@ -41,6 +41,8 @@ SYNC_PERSIST_SECONDS = 15.0
 CLEANUP_SECONDS = 3600.0
 RECOVER_SECONDS = 2.0
 OUTSIDE_COOKIES_SECONDS = 5.0
+# States in which an account waits for cookies from outside (a solved slider, a new login).
+PARKED = frozenset({ev.AccountState.NEEDS_VERIFICATION, ev.AccountState.LOGIN_REQUIRED})
 DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
 GUARD_SECONDS = 15.0  # how often the job guard:* checks that the SQLite file is still the one opened
 
@@ -169,14 +171,14 @@ class Service:
             self.manager.start(account_id)
 
     def _adopt_outside_cookies(self) -> None:
-        """``xianyu.py verify`` (another process) saves a verified account's cookies in the database: an account
-        parked by risk control whose stored jar changed restarts on it. Only parked accounts are read."""
+        """``xianyu.py verify`` and ``xianyu.py login`` (other processes) save an account's cookies in the
+        database: an account parked by risk control or waiting for a login whose stored jar changed restarts on
+        it. Only parked accounts are read (a running one persists its own jar)."""
         assert self.manager is not None and self.credentials is not None
         status = self.slider.status()
         for session in self.sessions.all():
             account_id = session.account_id
-            if (session.state != ev.AccountState.NEEDS_VERIFICATION or account_id in status.busy
-                    or account_id in status.queued):
+            if (session.state not in PARKED or account_id in status.busy or account_id in status.queued):
                 continue
             if self.credentials.changed_outside(account_id, session.credentials.jar.to_header()):
                 log.info("%s: cookies saved from outside the service; restarting the account", account_id)

@@ -13,7 +13,7 @@ Usage::
     store.close()
 """
 
-from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL, discard_sqlite, open_engine
+from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL, discard_sqlite, open_engine, sqlite_file
 from storage.errors import DatabaseInUse, DatabaseUnavailable, StorageError, shown_database
 from storage.instance import InstanceLock, claim
 from storage.messages import Inbound, RecordableVerdict, Recorded
@@ -69,4 +69,5 @@ __all__ = [
     "discard_sqlite",
     "open_engine",
     "shown_database",
+    "sqlite_file",
 ]

@@ -92,15 +92,17 @@ def reason_of(exc: DBAPIError) -> str:
 def discard_sqlite(url: str) -> None:
     """Delete the SQLite database ``url`` names, with its ``-wal`` and ``-shm``, before anything opens it (the
     demo's fresh start; its instance lock, ``<db>.lock``, is the caller's and stays)."""
-    path = sqlite_file(_parse(url))
+    path = sqlite_file(url)
     if path is None:
         raise StorageError(f"only a SQLite file is discarded, not {mask_url(url)}")
     remove_database(path, url)
 
 
-def sqlite_file(url: URL) -> Path | None:
+def sqlite_file(url: URL | str) -> Path | None:
     """The file a SQLite URL names; None for another database, in-memory SQLite, and a URI filename
     (``file:…?mode=ro&uri=true``), whose file is the user's to manage."""
+    if isinstance(url, str):
+        url = _parse(url)
     name = url.database
     if url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
         return None

@@ -115,9 +115,7 @@ def _config(r: NodeReader, root: Node | None, path: Path) -> Config | None:
         r.report(root, "accounts", "missing (list the seller accounts, or write accounts: [])")
         return None
     id_lines: dict[str, int] = {}
-    # With a misspelt server, don't also demand a cookie per account: it was probably meant to be demo.
-    cookie_optional = server is None or server.mode == "demo"
-    accounts = [_account(r, node, f"accounts[{index}]", cookie_optional, settings, id_lines)
+    accounts = [_account(r, node, f"accounts[{index}]", settings, id_lines)
                 for index, node in enumerate(r.sequence(top["accounts"], "accounts"))]
     return Config(path=path, server=server or LIVE_SERVER, database=database, settings=settings,
                   accounts=tuple(account for account in accounts if account))
@@ -190,14 +188,14 @@ def _global_settings(r: NodeReader, node: Node) -> Settings | None:
     return settings
 
 
-def _account(r: NodeReader, node: Node, path: str, cookie_optional: bool, settings: Settings,
+def _account(r: NodeReader, node: Node, path: str, settings: Settings,
              id_lines: dict[str, int]) -> AccountConfig | None:
     values = r.mapping(node, path, _ACCOUNT_KEYS, _GLOBAL_ONLY_HINTS)
     if values is None:
         return None
     account_id = r.required(values, "id", node, path, lambda n, p: _account_id(r, n, p, id_lines),
                             "a unique name like shop-a")
-    cookie, cookie_env = _cookie(r, values, node, path, cookie_optional)
+    cookie, cookie_env = _cookie(r, values, path)
     effective = replace(settings, **_setting_values(r, values, path))
     _report_conflicts(r, effective, values, node, path, inherited=settings)
     account = AccountConfig(
@@ -224,9 +222,10 @@ def _account_id(r: NodeReader, node: Node, path: str, id_lines: dict[str, int]) 
     return account_id
 
 
-def _cookie(r: NodeReader, values: Mapping[str, Node], parent: Node, path: str,
-            cookie_optional: bool) -> tuple[str | None, str | None]:
-    """(cookie, name of the environment variable it came from). Never puts the cookie into a message."""
+def _cookie(r: NodeReader, values: Mapping[str, Node], path: str) -> tuple[str | None, str | None]:
+    """(cookie, name of the environment variable it came from). Never puts the cookie into a message. Neither
+    given is fine: the account's login then comes from ``xianyu.py login`` (stored in the database), or, with
+    ``server: demo``, from the demo marketplace."""
     cookie_node, env_node = given(values, "cookie"), given(values, "cookie_env")
     if cookie_node and env_node:
         r.report(env_node, f"{path}.cookie_env", "give cookie or cookie_env, not both")
@@ -235,8 +234,6 @@ def _cookie(r: NodeReader, values: Mapping[str, Node], parent: Node, path: str,
         cookie = r.text(cookie_node, f"{path}.cookie", lambda v: cookie_problem(v.strip()), secret=True)
         return (cookie.strip() if cookie else None), None
     if env_node is None:
-        if not cookie_optional:
-            r.report(parent, f"{path}.cookie", "missing: set cookie or cookie_env (only server: demo runs without)")
         return None, None
     return _cookie_from_env(r, env_node, f"{path}.cookie_env")
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from core.clock import now_ms
 from core.config import AccountConfig
 from core.credentials.account import AccountCredentials, CredentialSettings, cookie_fingerprint, persisted_jar
-from core.errors import CookieRejected
+from core.errors import CookieRejected, LoginFailed
 from core.goofish.cookies import CookieJar, mask
 from core.platform import Platform
 from storage import Store
@@ -44,6 +44,17 @@ class Credentials:
         jar.merge(cookies)
         self._store.accounts.update(account.id, now_ms(), cookie_jar=jar.to_header(), cookie_source=fingerprint)
         return len(cookies)
+
+    def adopt_login(self, account: AccountConfig, jar: CookieJar) -> None:
+        """A QR login's cookies become the account's jar, replacing the old login (and the token that went with
+        it). The login must be this account's when its user id is known; else LoginFailed, nothing changed."""
+        expected = self.stored_unb(account.id) or account.unb
+        if expected and jar.unb != expected:
+            raise LoginFailed(f"the code was confirmed by another account (unb {mask(jar.unb)}, {account.id} is "
+                              f"{mask(expected)}): scan it with {account.id}'s Xianyu app")
+        fingerprint = cookie_fingerprint(self._platform.cookie_for(account))
+        self._store.accounts.update(account.id, now_ms(), cookie_jar=jar.to_header(), cookie_source=fingerprint,
+                                    access_token=None, token_expires_at_ms=None)
 
     def changed_outside(self, account_id: str, running_jar: str) -> bool:
         """Did another process (``xianyu.py verify``) save a different jar for this account?"""

@@ -142,7 +142,8 @@ class ImSession:
             except SessionExpired as exc:
                 if self._login_dead():
                     self._set_state(ev.AccountState.LOGIN_REQUIRED,
-                                    "login expired: paste a fresh cookie for this account")
+                                    f"login expired: log in again with python xianyu.py login {self.account_id} "
+                                    "(a QR code to scan), or paste a fresh cookie")
                     self._stop.wait(RISK_RETRY)
                     continue
                 reason = f"{_describe(exc)}, but passport still knows the login"

@@ -249,12 +249,6 @@ ERROR_CASES = {
         """, ["accounts.yml:5: accounts[0].keywords[0].match: give exactly one of contains, exact, regex",
               "accounts.yml:6: accounts[0].keywords[1].match: empty pattern (it would match every message)",
               'accounts.yml:7: accounts[0].keywords[2].reply: missing (write reply: "" to stay silent)']),
-    "missing cookie": ("""\
-        accounts:
-          - id: shop-a
-            enabled: true
-        """, ["accounts.yml:2: accounts[0].cookie: missing: set cookie or cookie_env "
-              "(only server: demo runs without)"]),
     "cookie_env unset": ("""\
         accounts:
           - id: shop-a
@@ -377,7 +371,6 @@ def test_all_issues_in_one_pass(tmp_path: Path) -> None:
         """)
     assert lines == [
         "accounts.yml:3: settings.slider_slots: expected an integer, got 'none'",
-        "accounts.yml:5: accounts[0].cookie: missing: set cookie or cookie_env (only server: demo runs without)",
         "accounts.yml:6: accounts[0].keywrods: unknown key 'keywrods' (did you mean 'keywords'?)",
         "accounts.yml:7: accounts[1].id: duplicate id 'shop-a' (first used on line 5)",
         "accounts.yml:8: accounts[1].cookie_env: environment variable MISSING is not set",

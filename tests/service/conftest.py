@@ -66,7 +66,7 @@ class Env:
     dir: Path
     config: Path
     unbs: dict[str, str] = field(default_factory=dict)
-    cookies: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict, repr=False)  # a failing test prints its arguments
     running: list[Running] = field(default_factory=list)
     _next_unb: int = 2200000000100
 

@@ -122,6 +122,14 @@ class SimControl:
     def state(self) -> dict[str, Any]:
         return self._get("/state")["accounts"]
 
+    def qr_codes(self) -> list[dict[str, Any]]:
+        """Every QR code the passport generated, oldest first."""
+        return self._get("/qr")["codes"]
+
+    def qr(self, t: str, action: str, **extra: Any) -> None:
+        """What the seller does in the app to code ``t``: scan, confirm (unb, nick), cancel, expire, phone_check."""
+        self._post("/qr", {"t": t, "action": action, **extra})
+
     def account_state(self, unb: str) -> dict[str, Any]:
         return self.state()[unb]
 

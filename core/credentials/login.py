@@ -1,0 +1,90 @@
+"""A QR login from first code to stored cookies, for the command line and the dashboard alike.
+
+``qr_login`` shows a code (through the caller's ``LoginView``), polls the passport about once a second through
+NEW → SCANED → CONFIRMED, replaces a code that expired (up to ``max_codes`` in all), and gives up on a cancel.
+A CONFIRMED that wants a phone check first shows the check's URL once and waits for the check to end on the
+same code (never generating new ones in a loop, which is what gets accounts flagged), up to ``check_wait``.
+The cookies it ends with are the passport's Set-Cookie headers; ``Credentials.adopt_login`` stores them as the
+account's jar.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.errors import LoginFailed
+from core.goofish.cookies import CookieJar
+from core.goofish.passport import PassportQr, QrCode, QrStatus
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    poll_seconds: float = 1.0      # the web page polls at about this pace
+    max_codes: int = 3             # codes shown in all: the first and the ones replacing expired ones
+    check_wait: float = 300.0      # how long a phone check may take before the login gives up
+    code_wait: float = 600.0       # no code lives this long unanswered; a passport that never says: give up
+
+
+DEFAULT_POLICY = LoginPolicy()
+
+
+class LoginView(Protocol):
+    """What the seller sees: the code to scan, each change of its status, the phone check's page."""
+
+    def show_code(self, code: QrCode, number: int, of: int) -> None: ...
+
+    def status(self, status: str, message: str) -> None: ...
+
+    def phone_check(self, url: str) -> None: ...
+
+
+def qr_login(client: PassportQr, view: LoginView, policy: LoginPolicy = DEFAULT_POLICY,
+             cancelled: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] = time.sleep
+             ) -> CookieJar:
+    """The login's cookies once a code was confirmed (``unb`` among them), or LoginFailed saying why."""
+    for number in range(1, policy.max_codes + 1):
+        code = client.generate()
+        view.show_code(code, number, policy.max_codes)
+        outcome = _follow(client, code, view, policy, cancelled, sleep)
+        if outcome == "EXPIRED":
+            continue
+        jar = client.jar
+        if not jar.unb:
+            raise LoginFailed("the passport confirmed the login but set no unb cookie")
+        return jar
+    raise LoginFailed(f"the QR code expired {policy.max_codes} time(s) without being scanned")
+
+
+def _follow(client: PassportQr, code: QrCode, view: LoginView, policy: LoginPolicy,
+            cancelled: Callable[[], bool], sleep: Callable[[float], None]) -> str:
+    """Poll one code to its end: "CONFIRMED" (with the cookies in the client's jar) or "EXPIRED"; else raise."""
+    shown: tuple[str, str] | None = None
+    check_since: float | None = None
+    began = time.monotonic()
+    while True:
+        if cancelled():
+            raise LoginFailed("stopped before the code was confirmed")
+        answer: QrStatus = client.query(code)
+        if (answer.status, answer.message) != shown:
+            shown = (answer.status, answer.message)
+            view.status(answer.status, answer.message)
+        if answer.status == "CONFIRMED" and answer.check_url is None:
+            return "CONFIRMED"
+        if answer.status == "CONFIRMED":  # a phone check first: shown once, then waited for on this code
+            if check_since is None:
+                check_since = time.monotonic()
+                view.phone_check(answer.check_url or "")
+            elif time.monotonic() - check_since > policy.check_wait:
+                raise LoginFailed(f"the phone check was not completed within {policy.check_wait:g} s")
+        elif answer.status == "EXPIRED":
+            return "EXPIRED"
+        elif answer.status == "CANCELED":
+            raise LoginFailed("the login was cancelled in the app")
+        elif answer.status == "ERROR":
+            raise LoginFailed(f"the passport refused the code: {answer.message}")
+        if time.monotonic() - began > policy.code_wait:
+            raise LoginFailed(f"no answer to the code within {policy.code_wait:g} s")
+        sleep(policy.poll_seconds)
