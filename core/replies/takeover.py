@@ -31,7 +31,10 @@ MANUAL_RULE = "manual"  # the rule of a reply the seller typed (dashboard or pho
 # How long after its decision a pending or sent reply can still explain an echo. Echoes come within seconds of
 # the send, but sends are retried with delays; a longer window would take more hand-typed repeats for echoes.
 ECHO_WINDOW_MS = 2 * 60_000
-ECHO_MEMORY = 20_000  # recent replies remembered for echo matching (about 2 MB)
+ECHO_MEMORY = 20_000  # at most this many recent replies remembered for echo matching (a burst's bound)
+# An entry older than this (by decision time) than the newest can explain no echo still to come: it is dropped,
+# so the book holds minutes of replies, not the last 20,000 (which at a busy shop's pace is hours and megabytes).
+ECHO_KEEP_MS = 2 * ECHO_WINDOW_MS
 SEEN_TTL_MS = 7 * 24 * 3600 * 1000  # a message id is remembered a week (replays come within hours)
 
 # Elapsed time that neither steps with the wall clock nor stops while the machine sleeps (Linux's boot clock).
@@ -113,6 +116,15 @@ class EchoBook:
             self._sent.move_to_end((account_id, cid, text))
             if len(self._sent) > self._keep:
                 self._sent.popitem(last=False)
+            # Oldest first (entries arrive in about decision order): drop those past any echo's reach.
+            while self._sent:
+                oldest = next(iter(self._sent.values()))
+                if oldest >= decided_ms - ECHO_KEEP_MS:
+                    break
+                self._sent.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._sent)
 
     def forget(self, account_id: str, cid: str, text: str) -> None:
         with self._lock:
