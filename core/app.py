@@ -63,10 +63,12 @@ def run(config_path: str, db_url: str | None = None, headless: bool = True, log_
         # Before any signal handler: Ctrl+C or SIGTERM end the wait at once, with nothing started.
         patience = DATABASE_WAIT_SECONDS if database_patience is None else database_patience
         database = wait_for_database(url, patience, fresh=platform.scratch and url == DEMO_DB_URL)
-    except (StorageError, KeyboardInterrupt) as exc:
+    except StorageError as exc:
         platform.close()
-        if isinstance(exc, StorageError):
-            print(refusal(exc), file=sys.stderr)
+        print(refusal(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        platform.close()
         return EXIT_CONFIG
     if database is None:
         platform.close()

@@ -42,13 +42,12 @@ class LoginView(Protocol):
 
 
 def qr_login(client: PassportQr, view: LoginView, policy: LoginPolicy = DEFAULT_POLICY,
-             cancelled: Callable[[], bool] = lambda: False, sleep: Callable[[float], None] = time.sleep
-             ) -> CookieJar:
+             cancelled: Callable[[], bool] = lambda: False) -> CookieJar:
     """The login's cookies once a code was confirmed (``unb`` among them), or LoginFailed saying why."""
     for number in range(1, policy.max_codes + 1):
         code = client.generate()
         view.show_code(code, number, policy.max_codes)
-        outcome = _follow(client, code, view, policy, cancelled, sleep)
+        outcome = _follow(client, code, view, policy, cancelled)
         if outcome == "EXPIRED":
             continue
         jar = client.jar
@@ -59,7 +58,7 @@ def qr_login(client: PassportQr, view: LoginView, policy: LoginPolicy = DEFAULT_
 
 
 def _follow(client: PassportQr, code: QrCode, view: LoginView, policy: LoginPolicy,
-            cancelled: Callable[[], bool], sleep: Callable[[float], None]) -> str:
+            cancelled: Callable[[], bool]) -> str:
     """Poll one code to its end: "CONFIRMED" (with the cookies in the client's jar) or "EXPIRED"; else raise."""
     shown: tuple[str, str] | None = None
     check_since: float | None = None
@@ -87,4 +86,4 @@ def _follow(client: PassportQr, code: QrCode, view: LoginView, policy: LoginPoli
             raise LoginFailed(f"the passport refused the code: {answer.message}")
         if time.monotonic() - began > policy.code_wait:
             raise LoginFailed(f"no answer to the code within {policy.code_wait:g} s")
-        sleep(policy.poll_seconds)
+        time.sleep(policy.poll_seconds)

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from core.config import AccountConfig, Config, load_config
 from core.config.append import add_account
-from core.credentials.account import AccountCredentials, CredentialSettings
+from core.credentials.account import CredentialSettings
 from core.credentials.login import DEFAULT_POLICY, LoginPolicy, qr_login
 from core.credentials.owner import Credentials
 from core.credentials.qrimage import terminal_lines, write_png
@@ -91,9 +91,12 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
     finally:
         picture.unlink(missing_ok=True)
     try:
-        Credentials(store, platform).adopt_login(account, jar)
+        credentials = Credentials(store, platform)
+        credentials.adopt_login(account, jar)
         if not jar.get("_m_h5_tk"):  # the mtop token comes with the first signed call's answer
-            _fetch_h5_token(account, platform.cookie_for(account), store, platform.endpoints)
+            settings = CredentialSettings(account.user_agent or DEFAULT_UA, account.effective.http_timeout,
+                                          account.proxy)
+            credentials.open(account, settings).refresh()
     except (LoginFailed, GoofishError) as exc:
         print(f"xianyu.py login: {account_id}: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -105,13 +108,6 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
     print(f"{account_id}: logged in as {nick or '?'} (unb {mask(jar.unb)})"
           + ("" if known else f"; added to {config.path}"), file=out, flush=True)
     return EXIT_OK
-
-
-def _fetch_h5_token(account: AccountConfig, cookie: str, store: Store, endpoints) -> None:
-    credentials = AccountCredentials(account.id, cookie, store, endpoints,
-                                     CredentialSettings(account.user_agent or DEFAULT_UA,
-                                                        account.effective.http_timeout, account.proxy))
-    credentials.refresh()
 
 
 def _nick(jar: CookieJar) -> str:
