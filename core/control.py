@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from core.config import Config
+from core.credentials.login_run import LoginProgress
 from core.orders.worker import OrderView
 from core.replies.outbox import SEND_RETRY_DELAY, SEND_TRIES
 from core.replies.rules import Rule
@@ -59,6 +60,18 @@ class Control:
     def next_runs(self, account_id: str) -> list[tuple[str, int | None]]:
         assert self._service.jobs is not None
         return self._service.jobs.next_runs(account_id)
+
+    # -- logins: start_login blocks for nothing (the login runs on its own thread); progress reads memory -------
+
+    def start_login(self, account_id: str) -> None:
+        """Raises LoginFailed for an id accounts.yml could not hold."""
+        self._service.start_login(account_id)
+
+    def login_progress(self, account_id: str) -> LoginProgress | None:
+        return self._service.login_progress(account_id)
+
+    def cancel_login(self, account_id: str) -> None:
+        self._service.cancel_login(account_id)
 
     # -- chats --------------------------------------------------------------------------------------------------
 

@@ -211,8 +211,7 @@ class AccountManager:
     def _build_session(self, account: AccountConfig) -> ImSession:
         settings = account.effective
         user_agent = account.user_agent or DEFAULT_UA
-        credentials = self._credentials.open(account, CredentialSettings(user_agent, settings.http_timeout,
-                                                                         account.proxy))
+        credentials = self._credentials.open(account, CredentialSettings.of(account))
         state = self._store.accounts.get(account.id)
         tuning = SessionTuning(
             heartbeat_timeout=settings.heartbeat_timeout, connect_timeout=settings.connect_timeout,

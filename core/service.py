@@ -16,12 +16,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
 from core import events as ev
 from core.clock import now_ms
-from core.config import Config, ConfigWatcher, DeliveryRule, load_config
+from core.config import AccountConfig, Config, ConfigWatcher, DeliveryRule, load_config
+from core.config.append import add_account
+from core.config.checks import name_problem
+from core.credentials.login import passport_for
+from core.credentials.login_run import LoginProgress, LoginRun
 from core.credentials.owner import Credentials
-from core.errors import ConfigError, CookieRejected
+from core.errors import ConfigError, CookieRejected, LoginFailed
+from core.goofish.cookies import CookieJar, mask
+from core.inert import inert
 from core.manager import AccountManager, Sessions
 from core.orders.worker import Orders
 from core.platform import Platform, configured_platform
@@ -69,6 +76,7 @@ class Service:
         self._rules: dict[str, AccountRules] = {}
         self._handlers: ThreadPoolExecutor | None = None
         self._persisted: dict[str, tuple] = {}
+        self._logins: dict[str, LoginRun] = {}
         s = config.settings
         # Slider settings apply from the next start (a reload does not resize a pool with jobs in it).
         self.slider = SliderPool(SliderSettings(s.slider_slots, s.slider_wait_timeout, s.slider_tries,
@@ -108,6 +116,8 @@ class Service:
         self.manager.start_all()
 
     def stop(self) -> None:
+        for login in self._logins.values():
+            login.cancel()
         if self.manager is not None:
             self.manager.signal_stop()
         self.slider.signal_stop()
@@ -169,6 +179,54 @@ class Service:
         log.info("%s: pasted cookie saved (%d cookies); restarting the account", account_id, taken)
         if account.enabled:
             self.manager.start(account_id)
+
+    def start_login(self, account_id: str) -> LoginRun:
+        """A QR login for ``account_id`` (an account of the config, or a new id) on its own thread; the one already
+        running for it, if any. Confirmed, it replaces the account's login and restarts only that account; a new
+        id is added to accounts.yml (id, alias = the seller's nick, enabled) and started by the reload."""
+        problem = name_problem(account_id, "an account id")
+        if problem:
+            raise LoginFailed(problem)
+        running = self._logins.get(account_id)
+        if running is not None and not running.progress().finished:
+            return running
+        known = next((a for a in self.config.accounts if a.id == account_id), None)
+        client = passport_for(self.platform.endpoints, known or AccountConfig(id=account_id))
+        run = LoginRun(account_id, client, lambda jar: self._logged_in(account_id, jar))
+        self._logins[account_id] = run
+        return run.start()
+
+    def login_progress(self, account_id: str) -> LoginProgress | None:
+        run = self._logins.get(account_id)
+        return run.progress() if run is not None else None
+
+    def cancel_login(self, account_id: str) -> None:
+        run = self._logins.get(account_id)
+        if run is not None:
+            run.cancel()
+
+    def _logged_in(self, account_id: str, jar: CookieJar) -> str:
+        """A login's thread: store the confirmed login and (re)start the account on it; the line the screen ends
+        on."""
+        assert self.manager is not None and self.credentials is not None
+        known = next((a for a in self.config.accounts if a.id == account_id), None)
+        nick = unquote(jar.get("tracknick") or "").strip()
+        who = f"logged in as {inert(nick) or '?'} (unb {mask(jar.unb)})"
+        if known is None:
+            self.credentials.store_login(AccountConfig(id=account_id), jar)
+            add_account(self.config.path, account_id, nick or account_id)
+            self.reload()  # starts it
+            log.info("%s: %s; added to %s", account_id, who, self.config.path)
+            return f"{who}; added to {self.config.path.name}"
+        self.credentials.check_login(known, jar)  # another seller's scan: refused before anything stops
+        self.manager.stop(account_id)  # its session must not write the old jar over the new one
+        try:
+            self.credentials.store_login(known, jar)
+        finally:  # the token call failed: it starts on the new jar and fetches its token itself
+            if known.enabled:
+                self.manager.start(account_id)
+        log.info("%s: %s; the account restarts on it", account_id, who)
+        return who
 
     def _adopt_outside_cookies(self) -> None:
         """``xianyu.py verify`` and ``xianyu.py login`` (other processes) save an account's cookies in the

@@ -51,7 +51,7 @@ def judge(raw: Any) -> str | None:
     if points[-1].t - points[0].t < MIN_DURATION_MS:
         return "too fast"
     if points[-1].x - points[0].x < DISTANCE - END_TOLERANCE:
-        return "the slider did not reach the end"
+        return f"the slider did not reach the end (it stopped at {points[-1].x - points[0].x:g} of {DISTANCE} px)"
     if len({p.y for p in points}) == 1:
         return "no vertical jitter"
     if statistics.pstdev(gaps) == 0:
@@ -77,6 +77,8 @@ def slide(state: SimState, request: HttpRequest) -> HttpResponse:
     except (ValueError, TypeError, KeyError):
         return _rejected("malformed request")
     verdict = judge(trajectory)
+    if verdict is not None and body.get("track") != DISTANCE:  # the page measured its track otherwise: say so
+        verdict += f"; the page measured a {body.get('track')!r} px track"
     with state.transaction() as world:
         ticket = world.credentials.ticket(data)
         if ticket is None:

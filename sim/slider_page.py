@@ -65,7 +65,9 @@ body { margin: 0; background: #f4f4f4; font: 14px/1.5 "PingFang SC", "Microsoft 
   var hint = document.querySelector("#nc_1__scale_text .nc-lang-cnt");
   var retry = document.getElementById("nc_1_refresh1");
   var params = new URLSearchParams(window.location.search);
-  var end = track.clientWidth - button.offsetWidth;
+  // The track's length is measured when a drag starts (as nocaptcha does), not when the script runs: a frame
+  // laid out before its viewport settled would otherwise clamp every drag short of the end.
+  var end = 0;
   var dragging = false, busy = false, startX = 0, startY = 0, t0 = 0, points = [];
 
   function place(x) {
@@ -102,6 +104,7 @@ body { margin: 0; background: #f4f4f4; font: 14px/1.5 "PingFang SC", "Microsoft 
   button.addEventListener("mousedown", function (event) {
     if (busy) { return; }
     dragging = true;
+    end = track.clientWidth - button.offsetWidth;
     startX = event.clientX;
     startY = event.clientY;
     t0 = Date.now();

@@ -24,7 +24,7 @@ from textual.screen import Screen
 
 from core import events as ev
 from core.control import Control
-from core.errors import ConfigError, CookieRejected, CoreError
+from core.errors import ConfigError, CookieRejected, CoreError, LoginFailed
 from core.inert import inert
 from core.redact import redact
 from core.session.loop import Snapshot
@@ -36,13 +36,14 @@ from tui.screens.accounts import AccountsScreen
 from tui.screens.common import ConfirmScreen, SummaryBar
 from tui.screens.inbox import InboxScreen
 from tui.screens.log import LogScreen
+from tui.screens.login import LoginScreen
 from tui.screens.orders import OrdersScreen
 from tui.screens.verification import VerificationScreen
 
 TICK_SECONDS = 0.25
 REDRAW_EVERY = 4  # ticks: snapshots and tables once a second
 _REFUSALS = {ConfigError: "accounts.yml has errors; the running config stays",
-             CookieRejected: "cookie not accepted; nothing changed"}
+             CookieRejected: "cookie not accepted; nothing changed", LoginFailed: "no login"}
 
 
 class XianyuApp(App[None]):
@@ -170,6 +171,10 @@ class XianyuApp(App[None]):
             then(result)
         if done:
             self.notify(done, timeout=4)
+
+    def open_login(self, account_id: str) -> None:
+        """Start a QR login for ``account_id`` in the service and show its screen."""
+        self.call(self.backend.start_login, account_id, then=lambda _: self.push_screen(LoginScreen(account_id)))
 
     # ---- app-wide actions ------------------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ class Backend(Protocol):
     def pending_verification(self, account_id: str) -> str | None: ...
     # … and blocking: raises core.errors.CookieRejected with a message safe to show
     def set_cookie(self, account_id: str, cookie: str) -> None: ...
+    # QR login (issue 13): start_login raises core.errors.LoginFailed for an unusable id; progress reads memory
+    def start_login(self, account_id: str) -> None: ...
+    def login_progress(self, account_id: str) -> Any: ...
+    def cancel_login(self, account_id: str) -> None: ...
     # orders (issue 6), blocking; refusals raise core.errors.OrderActionError
     def orders(self, limit: int) -> list[Any]: ...
     def retry_delivery(self, order_id: str) -> None: ...
@@ -146,6 +150,15 @@ class ServiceBackend:
 
     def set_cookie(self, account_id: str, cookie: str) -> None:
         self.control.set_cookie(account_id, cookie)
+
+    def start_login(self, account_id: str) -> None:
+        self.control.start_login(account_id)
+
+    def login_progress(self, account_id: str) -> Any:
+        return self.control.login_progress(account_id)
+
+    def cancel_login(self, account_id: str) -> None:
+        self.control.cancel_login(account_id)
 
     def orders(self, limit: int) -> list[Any]:
         return self.control.orders(limit)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import requests
 
 from core.clock import now_ms
+from core.config import AccountConfig
 from core.goofish import ids
 from core.goofish.cookies import CookieJar
-from core.goofish.endpoints import Endpoints
+from core.goofish.endpoints import DEFAULT_UA, Endpoints
 from core.goofish.mtop import MtopClient, TokenInfo
 from storage import Store
 
@@ -40,6 +41,10 @@ class CredentialSettings:
     user_agent: str
     http_timeout: float
     proxy: str | None
+
+    @classmethod
+    def of(cls, account: AccountConfig) -> CredentialSettings:
+        return cls(account.user_agent or DEFAULT_UA, account.effective.http_timeout, account.proxy)
 
 
 class AccountCredentials:

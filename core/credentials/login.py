@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.config import AccountConfig
 from core.errors import LoginFailed
 from core.goofish.cookies import CookieJar
+from core.goofish.endpoints import DEFAULT_UA, Endpoints
 from core.goofish.passport import PassportQr, QrCode, QrStatus
 
 
@@ -29,6 +31,12 @@ class LoginPolicy:
 
 
 DEFAULT_POLICY = LoginPolicy()
+
+
+def passport_for(endpoints: Endpoints, account: AccountConfig) -> PassportQr:
+    """The passport conversation of one login, as the account's own browser would hold it (its UA, its proxy)."""
+    return PassportQr(endpoints, user_agent=account.user_agent or DEFAULT_UA,
+                      timeout=account.effective.http_timeout, proxy=account.proxy)
 
 
 class LoginView(Protocol):

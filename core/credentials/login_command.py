@@ -18,15 +18,13 @@ from urllib.parse import unquote
 
 from core.config import AccountConfig, Config, load_config
 from core.config.append import add_account
-from core.credentials.account import CredentialSettings
-from core.credentials.login import DEFAULT_POLICY, LoginPolicy, qr_login
+from core.credentials.login import DEFAULT_POLICY, LoginPolicy, passport_for, qr_login
 from core.credentials.owner import Credentials
 from core.credentials.qrimage import terminal_lines, write_png
 from core.errors import ConfigError, LoginFailed, PlatformError
 from core.goofish.cookies import CookieJar, mask
-from core.goofish.endpoints import DEFAULT_UA
 from core.goofish.errors import GoofishError
-from core.goofish.passport import PassportQr, QrCode
+from core.goofish.passport import QrCode
 from core.platform import configured_platform
 from storage import StorageError, Store, sqlite_file
 
@@ -76,8 +74,7 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
     account = known or AccountConfig(id=account_id)
     url = db_url or config.database
     picture = Path(png) if png else _beside_database(url, config) / f"login-{account_id}.png"
-    client = PassportQr(platform.endpoints, user_agent=account.user_agent or DEFAULT_UA,
-                        timeout=account.effective.http_timeout, proxy=account.proxy)
+    client = passport_for(platform.endpoints, account)
     colour = out.isatty() and "NO_COLOR" not in os.environ
     try:
         jar = qr_login(client, TerminalView(account_id, picture, out, colour), policy)
@@ -91,12 +88,7 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
     finally:
         picture.unlink(missing_ok=True)
     try:
-        credentials = Credentials(store, platform)
-        credentials.adopt_login(account, jar)
-        if not jar.get("_m_h5_tk"):  # the mtop token comes with the first signed call's answer
-            settings = CredentialSettings(account.user_agent or DEFAULT_UA, account.effective.http_timeout,
-                                          account.proxy)
-            credentials.open(account, settings).refresh()
+        Credentials(store, platform).store_login(account, jar)
     except (LoginFailed, GoofishError) as exc:
         print(f"xianyu.py login: {account_id}: {exc}", file=sys.stderr)
         return EXIT_FAILED

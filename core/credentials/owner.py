@@ -48,13 +48,24 @@ class Credentials:
     def adopt_login(self, account: AccountConfig, jar: CookieJar) -> None:
         """A QR login's cookies become the account's jar, replacing the old login (and the token that went with
         it). The login must be this account's when its user id is known; else LoginFailed, nothing changed."""
+        self.check_login(account, jar)
+        fingerprint = cookie_fingerprint(self._platform.cookie_for(account))
+        self._store.accounts.update(account.id, now_ms(), cookie_jar=jar.to_header(), cookie_source=fingerprint,
+                                    access_token=None, token_expires_at_ms=None)
+
+    def check_login(self, account: AccountConfig, jar: CookieJar) -> None:
+        """LoginFailed when the login is another account's than the one ``account`` is known to be."""
         expected = self.stored_unb(account.id) or account.unb
         if expected and jar.unb != expected:
             raise LoginFailed(f"the code was confirmed by another account (unb {mask(jar.unb)}, {account.id} is "
                               f"{mask(expected)}): scan it with {account.id}'s Xianyu app")
-        fingerprint = cookie_fingerprint(self._platform.cookie_for(account))
-        self._store.accounts.update(account.id, now_ms(), cookie_jar=jar.to_header(), cookie_source=fingerprint,
-                                    access_token=None, token_expires_at_ms=None)
+
+    def store_login(self, account: AccountConfig, jar: CookieJar) -> None:
+        """``adopt_login``, then the mtop token when the login did not bring one (the first signed call's answer
+        sets it), so the account starts with a usable jar. The account must not be running."""
+        self.adopt_login(account, jar)
+        if not jar.get("_m_h5_tk"):
+            self.open(account, CredentialSettings.of(account)).refresh()
 
     def changed_outside(self, account_id: str, running_jar: str) -> bool:
         """Did another process (``xianyu.py verify``) save a different jar for this account?"""

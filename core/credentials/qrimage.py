@@ -27,13 +27,19 @@ def _code(content: str) -> segno.QRCode:
 
 def terminal_lines(content: str, colour: bool = True) -> list[str]:
     """The code as text lines; with ``colour`` each line carries its own ANSI colours (16-colour safe)."""
+    lines = half_blocks(content, dark_on_light=colour)
+    return [f"{_COLOUR_ON}{line}{_COLOUR_OFF}" for line in lines] if colour else lines
+
+
+def half_blocks(content: str, dark_on_light: bool = True) -> list[str]:
+    """The code as uncoloured half-block lines: the dark modules drawn (to be shown dark on a light ground, as
+    the dashboard styles them), or the light ones (for a dark terminal background)."""
     rows = modules(content)
     if len(rows) % 2:
         rows.append(tuple(False for _ in rows[0]))
-    table = _DARK_ON_LIGHT if colour else _LIGHT_ON_DARK
-    lines = ["".join(table[(up, down)] for up, down in zip(rows[i], rows[i + 1], strict=True))
-             for i in range(0, len(rows), 2)]
-    return [f"{_COLOUR_ON}{line}{_COLOUR_OFF}" for line in lines] if colour else lines
+    table = _DARK_ON_LIGHT if dark_on_light else _LIGHT_ON_DARK
+    return ["".join(table[(up, down)] for up, down in zip(rows[i], rows[i + 1], strict=True))
+            for i in range(0, len(rows), 2)]
 
 
 def modules(content: str) -> list[tuple[bool, ...]]:

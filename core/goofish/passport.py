@@ -89,6 +89,9 @@ class PassportQr:
             return QrStatus(status, message, str(data.get("iframeRedirectUrl") or ""))
         return QrStatus(status, message)
 
+    def close(self) -> None:
+        self._http.close()
+
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {**self._headers, "cookie": self.jar.to_header()}
         try:

@@ -142,8 +142,9 @@ class ImSession:
             except SessionExpired as exc:
                 if self._login_dead():
                     self._set_state(ev.AccountState.LOGIN_REQUIRED,
-                                    f"login expired: log in again with python xianyu.py login {self.account_id} "
-                                    "(a QR code to scan), or paste a fresh cookie")
+                                    f"login expired: scan a QR code to log in again (l on the dashboard's "
+                                    f"Accounts screen, or python xianyu.py login {self.account_id}), or paste a "
+                                    "fresh cookie")
                     self._stop.wait(RISK_RETRY)
                     continue
                 reason = f"{_describe(exc)}, but passport still knows the login"

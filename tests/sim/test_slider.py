@@ -174,7 +174,7 @@ def test_robotic_slides_are_rejected_over_http(seller: Seller, flagged: str) -> 
     (lambda p: [{**q, "y": 0} for q in p], "no vertical jitter"),
     (lambda p: [{**q, "t": 30 * i} for i, q in enumerate(p)], "perfectly uniform timing"),
     (lambda p: p[:1] + [{"x": DISTANCE, "y": 1, "t": 400 + i} for i in range(12)], "the slider jumped"),
-    (lambda p: [{**q, "x": q["x"] / 2} for q in p], "the slider did not reach the end"),
+    (lambda p: [{**q, "x": q["x"] / 2} for q in p], "the slider did not reach the end (it stopped at 130 of 260 px)"),
     (lambda p: "nonsense", "malformed trajectory"),
 ])
 def test_judge_names_what_looks_robotic(change, reason: str) -> None:

@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 
 from core.session.loop import Snapshot
 from tui.format import age, clip, left, masked_id, state_cell
-from tui.screens.common import Cells, TableScreen
+from tui.screens.common import Cells, TableScreen, TextScreen
 
 COLUMNS = (("account", "Account", 16), ("name", "Name", 12), ("user", "User", 9), ("state", "State", 18),
            ("since", "In state", 8), ("heartbeat", "Beat", 6), ("token", "Token", 7), ("in", "In", 5),
@@ -41,6 +41,8 @@ class AccountsScreen(TableScreen):
         Binding("x", "control('stop')", "Stop"),
         Binding("r", "control('restart')", "Restart"),
         Binding("m", "messages", "Chats"),
+        Binding("a", "add_account", "Add account (QR login)", show=False),
+        Binding("l", "login", "Log in again (QR login)", show=False),
     ]
 
     def refresh_data(self) -> None:
@@ -71,6 +73,17 @@ class AccountsScreen(TableScreen):
             return
         app: Any = self.app
         app.call(getattr(app.backend, verb), account_id, done=f"{account_id}: {verb} done")
+
+    def action_add_account(self) -> None:
+        app: Any = self.app
+        self.app.push_screen(TextScreen("New account id (letters, digits, _ . -), e.g. shop-b"),
+                             lambda account_id: app.open_login(account_id) if account_id else None)
+
+    def action_login(self) -> None:
+        account_id = self.selected()
+        if account_id is not None:
+            app: Any = self.app
+            app.open_login(account_id)
 
     def action_messages(self) -> None:
         account_id = self.selected()
