@@ -158,6 +158,14 @@ class StockLow(Event):
 
 
 @dataclass(frozen=True)
+class LoginExpiring(Event):
+    """The long login ends soon, or renewing it keeps failing: a QR login now saves an outage later."""
+
+    left_ms: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class AccountError(Event):
     message: str
 

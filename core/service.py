@@ -20,12 +20,14 @@ from urllib.parse import unquote
 
 from core import events as ev
 from core.clock import now_ms
-from core.config import AccountConfig, Config, ConfigWatcher, DeliveryRule, load_config
+from core.config import AccountConfig, Config, ConfigWatcher, DeliveryRule, Settings, load_config
 from core.config.append import add_account
 from core.config.checks import name_problem
+from core.credentials.keeper import LoginKeeper
 from core.credentials.login import passport_for
 from core.credentials.login_run import LoginProgress, LoginRun
 from core.credentials.owner import Credentials
+from core.credentials.renewal import RenewalPolicy
 from core.errors import ConfigError, CookieRejected, LoginFailed
 from core.goofish.cookies import CookieJar, mask
 from core.inert import inert
@@ -48,6 +50,7 @@ SYNC_PERSIST_SECONDS = 15.0
 CLEANUP_SECONDS = 3600.0
 RECOVER_SECONDS = 2.0
 OUTSIDE_COOKIES_SECONDS = 5.0
+RENEWAL_TICK_SECONDS = 30.0  # the fleet's login renewal renews at most one account per tick
 # States in which an account waits for cookies from outside (a solved slider, a new login).
 PARKED = frozenset({ev.AccountState.NEEDS_VERIFICATION, ev.AccountState.LOGIN_REQUIRED})
 DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
@@ -72,6 +75,7 @@ class Service:
         self.orders: Orders | None = None
         self.replies: Replies | None = None
         self.credentials: Credentials | None = None
+        self.keeper: LoginKeeper | None = None
         self.sessions = Sessions()
         self._rules: dict[str, AccountRules] = {}
         self._handlers: ThreadPoolExecutor | None = None
@@ -106,6 +110,8 @@ class Service:
         self.jobs.every("cleanup", "*", CLEANUP_SECONDS, self.cleanup, first_in=60.0)
         self.jobs.every("recover", "*", RECOVER_SECONDS, self.replies.recovery.retry_unfinished)
         self.jobs.every("cookies", "*", OUTSIDE_COOKIES_SECONDS, self._adopt_outside_cookies)
+        self.keeper = LoginKeeper(self.sessions.all, self.bus, renewal_policy(settings))
+        self.jobs.every("renewal", "*", RENEWAL_TICK_SECONDS, self.keeper.tick)
         if store.file is not None:
             self.jobs.every("guard", "*", GUARD_SECONDS, self._guard_database)
         if self._watch:
@@ -296,6 +302,11 @@ class Service:
 
 
 OpenedDatabase = tuple[InstanceLock, Store]
+
+
+def renewal_policy(settings: Settings) -> RenewalPolicy:
+    return RenewalPolicy(every_seconds=settings.login_renewal_hours * 3600, renew_before_days=settings.login_renew_days,
+                         warn_before_days=settings.login_warn_days)
 
 
 def open_database(url: str, *, fresh: bool = False) -> OpenedDatabase:

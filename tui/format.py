@@ -21,6 +21,7 @@ from core import events as ev
 from core.goofish.cookies import mask
 from core.inert import inert
 
+LOGIN_EXPIRING = "login_expiring"  # online, on a login that ends soon (shown in place of "online")
 STATE_STYLES = {
     ev.AccountState.ONLINE: "bold green",
     ev.AccountState.STARTING: "cyan",
@@ -29,8 +30,10 @@ STATE_STYLES = {
     ev.AccountState.LOGIN_REQUIRED: "bold red",
     ev.AccountState.STOPPED: "dim",
     ev.AccountState.DISABLED: "dim",
+    LOGIN_EXPIRING: "bold yellow",
 }
-STATE_LABELS = {ev.AccountState.NEEDS_VERIFICATION: "needs verification", ev.AccountState.LOGIN_REQUIRED: "login required"}
+STATE_LABELS = {ev.AccountState.NEEDS_VERIFICATION: "needs verification", ev.AccountState.LOGIN_REQUIRED: "login required",
+                LOGIN_EXPIRING: "login ends"}  # + the time left: "login ends 2d05h"
 # The header summary's order: the states a seller must act on come right after "online".
 SUMMARY_ORDER = (ev.AccountState.ONLINE, ev.AccountState.BACKOFF, ev.AccountState.NEEDS_VERIFICATION, ev.AccountState.LOGIN_REQUIRED, ev.AccountState.STARTING, ev.AccountState.STOPPED,
                  ev.AccountState.DISABLED)
@@ -41,7 +44,9 @@ def state_label(state: str) -> str:
 
 
 def state_cell(state: str) -> tuple[str, str]:
-    return state_label(state), STATE_STYLES.get(state, "")
+    """``state`` may carry a detail after a space (``login_expiring 2d03h``): the label and colour are the state's."""
+    kind, _, detail = state.partition(" ")
+    return " ".join(filter(None, (state_label(kind), detail))), STATE_STYLES.get(kind, "")
 
 
 def summary(states: list[str]) -> str:
@@ -78,6 +83,10 @@ def left(now_ms: int, until_ms: int | None) -> str:
     if not until_ms:
         return "—"
     return "expired" if until_ms <= now_ms else span(until_ms - now_ms)
+
+
+def date_time(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
 
 
 def clock(ms: int | None) -> str:

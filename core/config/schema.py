@@ -62,6 +62,16 @@ class Settings:
     keepalive_interval: int = _setting(
         1200, "seconds between hasLogin cookie keep-alives", minimum=60, maximum=86_400, per_account=True
     )
+    login_renewal_hours: float = _setting(
+        6.0, "hours between one account's login renewals (hasLogin, then silentHasLogin / setLoginSettings as "
+        "needed), ±25 % jitter; the fleet renews one account at a time", minimum=1, maximum=24 * 7,
+    )
+    login_renew_days: float = _setting(
+        10.0, "renew the long login (about 30 days) once fewer days than this are left", minimum=1, maximum=29,
+    )
+    login_warn_days: float = _setting(
+        3.0, "show login_expiring this many days before the long login ends", minimum=0.5, maximum=29,
+    )
     reconnect_backoff_base: float = _setting(
         1.0, "first reconnect delay in seconds; doubles per failure", minimum=0.1, maximum=600, per_account=True
     )

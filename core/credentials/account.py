@@ -19,6 +19,7 @@ import requests
 
 from core.clock import now_ms
 from core.config import AccountConfig
+from core.credentials.renewal import CredentialState, long_login_until, revive
 from core.goofish import ids
 from core.goofish.cookies import CookieJar
 from core.goofish.endpoints import DEFAULT_UA, Endpoints
@@ -34,6 +35,15 @@ _STEADY = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
 def cookie_fingerprint(cookie: str) -> str:
     """Identifies which configured cookie a persisted jar grew from, without storing it twice."""
     return hashlib.sha256(cookie.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LoginHealth:
+    """What the account's login is worth, as the last renewal or gateway answer showed; replaced whole."""
+
+    state: CredentialState = CredentialState.HEALTHY
+    failures: int = 0              # renewal rounds failed in a row
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,9 @@ class AccountCredentials:
         self.account_id = account_id
         self._store = store
         self._lock = threading.Lock()  # guards the token: the session and the refresh job both use it
+        # Jars are written whole: the one written last must be the newest (two threads' Set-Cookie merges).
+        self._persist_lock = threading.Lock()
+        self.health = LoginHealth()
         state = store.accounts.get(account_id)
         fingerprint = cookie_fingerprint(cookie)
         # The persisted jar holds newer cookies (Set-Cookie merges) than the config, unless the user
@@ -75,6 +88,15 @@ class AccountCredentials:
                                    device_id=self.device_id,
                                    access_token=self._token.access_token if self._token else None,
                                    token_expires_at_ms=self._token.expires_at_ms if self._token else None)
+
+    @property
+    def login_until_ms(self) -> int | None:
+        """When the long login ends, as its cookies say (None when they do not)."""
+        return long_login_until(self.jar)
+
+    def revive(self) -> bool:
+        """hasLogin said the session is gone: a new one from the long login, if ``sdkSilent`` allows it now."""
+        return revive(self.mtop, self.jar, now_ms())
 
     @property
     def token_expires_at_ms(self) -> int | None:
@@ -126,7 +148,8 @@ class AccountCredentials:
         self._persist_jar(self.jar)
 
     def _persist_jar(self, jar: CookieJar) -> None:
-        self._store.accounts.update(self.account_id, now_ms(), cookie_jar=jar.to_header())
+        with self._persist_lock:  # serialised inside the lock: never an older jar written after a newer one
+            self._store.accounts.update(self.account_id, now_ms(), cookie_jar=jar.to_header())
 
 
 def persisted_jar(state, fingerprint: str) -> CookieJar | None:

@@ -7,7 +7,7 @@ pointing at 127.0.0.1 is all it takes to talk to `sim/` (with `ca` naming its pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 WEB_ORIGIN = "https://www.goofish.com"
 """The site the web client runs on: mtop wants it as origin and referer."""
@@ -56,6 +56,16 @@ class Endpoints:
     def has_login_url(self) -> str:
         """The passport check that the login cookies are still alive (spec §1.3)."""
         return f"{self.passport.rstrip('/')}/newlogin/hasLogin.do?appName=xianyu&fromSite=77"
+
+    def silent_has_login_url(self) -> str:
+        """The web SDK's silent re-login from the long login (spec §1.3, the ``xianyu_sdkSilent`` entrance)."""
+        return (f"{self.passport.rstrip('/')}/newlogin/silentHasLogin.do?documentReferer="
+                f"{quote('https://www.goofish.com/', safe='')}&appEntrance=xianyu_sdkSilent&appName=xianyu"
+                "&fromSite=0&ltl=true")
+
+    def set_login_settings_url(self) -> str:
+        """Where the web client keeps its login settings; ``status=0`` renews the long login."""
+        return f"{self.passport.rstrip('/')}/newlogin/setLoginSettings.do?appName=xianyu&fromSite=77"
 
 
 LIVE = Endpoints("wss://wss-goofish.dingtalk.com/", "https://h5api.m.goofish.com", "https://passport.goofish.com")

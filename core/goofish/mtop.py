@@ -34,6 +34,8 @@ API_ITEM_DETAIL = "mtop.taobao.idle.pc.detail"
 API_CONSIGN = "mtop.taobao.idle.logistic.consign.dummy"
 API_ORDER_DETAIL = "mtop.idle.web.trade.order.detail"
 HAS_LOGIN = "passport.hasLogin"
+SILENT_HAS_LOGIN = "passport.silentHasLogin"
+SET_LOGIN_SETTINGS = "passport.setLoginSettings"
 
 # When login.token omits accessTokenExpiredTime, assume an hour: the public bots refresh hourly anyway.
 _FALLBACK_TOKEN_LIFETIME_MS = 3_600_000
@@ -236,18 +238,31 @@ class MtopClient:
 
     def has_login(self) -> bool:
         """True when passport still knows the login; SessionExpired otherwise (a new login is needed)."""
+        if not self._passport(HAS_LOGIN, self._endpoints.has_login_url()):
+            raise SessionExpired([], HAS_LOGIN, detail="passport says not logged in")
+        return True
+
+    def silent_has_login(self) -> bool:
+        """The web SDK's silent login: a new session (``cookie2``) from the long login; False when passport says
+        no (the long login is gone too, or the platform wants a pause: see ``sdkSilent``)."""
+        return self._passport(SILENT_HAS_LOGIN, self._endpoints.silent_has_login_url())
+
+    def set_login_settings(self) -> bool:
+        """``status=0``: passport re-issues the long login (about 30 days) for a live login; False when it says no."""
+        return self._passport(SET_LOGIN_SETTINGS, self._endpoints.set_login_settings_url(), status="0")
+
+    def _passport(self, label: str, url: str, **extra: str) -> bool:
         form = {
             "hid": self._jar.get("unb") or "",
             "hsiz": self._jar.get("cookie2") or "",
             "_csrf_token": self._jar.get("XSRF-TOKEN") or "",
             "deviceId": self._jar.get("cna") or "",
             **_HAS_LOGIN_FORM,
+            **extra,
         }
         with self._call_lock:
-            answer = self._post(HAS_LOGIN, self._endpoints.has_login_url(), form)
-        if not dig(answer, "content", "success"):
-            raise SessionExpired([], HAS_LOGIN, detail="passport says not logged in")
-        return True
+            answer = self._post(label, url, form)
+        return bool(dig(answer, "content", "success"))
 
 
 def _decimal_text(value: Any) -> str | None:

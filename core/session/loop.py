@@ -29,7 +29,8 @@ import websocket
 from core import events as ev
 from core.backoff import Backoff
 from core.clock import now_ms
-from core.credentials.account import AccountCredentials
+from core.credentials.account import AccountCredentials, LoginHealth
+from core.credentials.renewal import CredentialState, fatigued_until
 from core.errors import RegisterRejected, SendFailed
 from core.goofish import frames
 from core.goofish.decode import decode_item
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 RECV_TICK = 5.0
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
+# Login states a session that got online again has left behind.
+_BLOCKED = frozenset({CredentialState.SESSION_EXPIRED, CredentialState.LONG_LOGIN_EXPIRED,
+                      CredentialState.VERIFICATION_REQUIRED, CredentialState.TOKEN_EXPIRED})
 # While events wait for a free handler, how often the socket loop offers them again.
 BACKLOG_TICK = 0.005
 BACKLOG_TICK_MAX = 0.1
@@ -79,6 +83,8 @@ class Snapshot:
     messages_in: int
     replies_out: int
     last_error: str
+    login_state: str = "healthy"
+    login_until_ms: int | None = None
 
 
 class ImSession:
@@ -145,7 +151,7 @@ class ImSession:
                                     f"login expired: scan a QR code to log in again (l on the dashboard's "
                                     f"Accounts screen, or python xianyu.py login {self.account_id}), or paste a "
                                     "fresh cookie")
-                    self._stop.wait(RISK_RETRY)
+                    self._wait_for_login()
                     continue
                 reason = f"{_describe(exc)}, but passport still knows the login"
             except (GoofishError, websocket.WebSocketException, OSError, SendFailed) as exc:
@@ -164,13 +170,45 @@ class ImSession:
 
     def _login_dead(self) -> bool:
         """One expired answer from the gateway is not proof: the gateway answers it now and then for a live login.
-        Passport's hasLogin is the judge; only its "not logged in" parks the account until a new cookie."""
+        Passport's hasLogin is the judge; its "not logged in" is answered with the web SDK's silent login (a new
+        session from the long login), and only when that cannot help either is the account parked."""
+        credentials = self.credentials
         try:
-            self.credentials.keepalive()
+            credentials.keepalive()
         except SessionExpired:
-            return True
+            return not self._revived()
         except (GoofishError, OSError) as exc:  # passport unreachable: cannot tell, so retry as for any failure
             log.info("%s: hasLogin failed (%s); retrying the connection", self.account_id, _describe(exc))
+        return False
+
+    def _revived(self) -> bool:
+        """A new session from the long login, when ``sdkSilent`` allows one now; the login's health either way."""
+        credentials = self.credentials
+        tired = fatigued_until(credentials.jar, now_ms())
+        try:
+            if tired is None and credentials.revive():
+                log.info("%s: the session had ended; a new one came from the long login", self.account_id)
+                credentials.health = LoginHealth(CredentialState.HEALTHY, 0, "silentHasLogin: new session")
+                return True
+        except (GoofishError, OSError) as exc:
+            log.info("%s: the silent login failed (%s)", self.account_id, _describe(exc))
+            tired = now_ms() + int(RISK_RETRY * 1000)  # cannot tell: asked again later, as for sdkSilent
+        state = CredentialState.SESSION_EXPIRED if tired is not None else CredentialState.LONG_LOGIN_EXPIRED
+        credentials.health = LoginHealth(state, credentials.health.failures, "hasLogin: session gone")
+        return False
+
+    def _wait_for_login(self) -> None:
+        """Parked until a new login restarts the account (the dashboard, ``xianyu.py login``, a pasted cookie):
+        never polling the token API. While the long login may still give a session (``sdkSilent`` only said "not
+        yet", or the passport could not be reached), the silent login is tried again once that time passed."""
+        while self.credentials.health.state == CredentialState.SESSION_EXPIRED:
+            tired = fatigued_until(self.credentials.jar, now_ms())
+            wait = max(RISK_RETRY, (tired - now_ms()) / 1000) if tired is not None else RISK_RETRY
+            if self._stop.wait(wait):
+                return
+            if self._revived():
+                return
+        self._stop.wait()
         return False
 
     def request_stop(self) -> None:
@@ -243,9 +281,10 @@ class ImSession:
         return self._online.wait(timeout)
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.account_id, self.alias, self.credentials.unb, self.state, self.since_ms,
-                        self.last_heartbeat_ms, self.credentials.token_expires_at_ms, self.messages_in,
-                        self.replies_out, self.last_error)
+        credentials = self.credentials
+        return Snapshot(self.account_id, self.alias, credentials.unb, self.state, self.since_ms,
+                        self.last_heartbeat_ms, credentials.token_expires_at_ms, self.messages_in,
+                        self.replies_out, self.last_error, credentials.health.state, credentials.login_until_ms)
 
     # ---- the loop ----------------------------------------------------------------------------------
 
@@ -260,6 +299,8 @@ class ImSession:
             self._register(ws, token.access_token)
             self._went_online = True
             self.verification_url, self._risk_rounds = None, 0
+            if self.credentials.health.state in _BLOCKED:  # a login that works again (expiring stays said)
+                self.credentials.health = LoginHealth()
             self._set_state(ev.AccountState.ONLINE, "registered")
             if self._on_online is not None:
                 self._on_online(self)
@@ -398,6 +439,8 @@ class ImSession:
     def _handle_risk(self, exc: RiskControl) -> bool:
         """Circuit breaker: hand over to verification instead of retrying the token API."""
         self.verification_url = exc.url
+        self.credentials.health = LoginHealth(CredentialState.VERIFICATION_REQUIRED, self.credentials.health.failures,
+                                              "risk control")
         self._set_state(ev.AccountState.NEEDS_VERIFICATION, "risk control (slider verification required)")
         self._bus.emit(ev.AccountError(self.account_id, message=f"risk control: {exc.url or 'no url'}"))
         self._risk_rounds += 1  # rounds since the account was last online

@@ -142,7 +142,7 @@ def test_an_account_waiting_for_a_login_restarts_on_the_new_one(make_env: Any, c
     children.append(service)
     unb = env.unb("shop-b")
     wait_until(lambda: env.ctl.online(unb), 20, service.log)
-    env.ctl.fault(unb, "session_expired", 2)  # the token call, then hasLogin: the login is dead
+    env.ctl.fault(unb, "session_expired", 3)  # the token call, hasLogin, the silent login: dead
     env.ctl.fault(unb, "disconnect", 1)
     wait_until(lambda: service.has("login_required"), 20, service.log)
     login = Login(env, "shop-b")

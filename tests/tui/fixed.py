@@ -44,9 +44,9 @@ accounts:
 def snapshots() -> list[Snapshot]:
     return [
         Snapshot("shop-a", "数码小铺", "2200000000101", ev.AccountState.ONLINE, NOW - 3_723 * SEC, NOW - 4 * SEC,
-                 NOW + 20 * 3600 * SEC, 57, 51, ""),
+                 NOW + 20 * 3600 * SEC, 57, 51, "", "healthy", NOW + 26 * 86_400 * SEC),
         Snapshot("shop-b", "卡券专营", "2200000000102", ev.AccountState.ONLINE, NOW - 95 * SEC, NOW - 12 * SEC,
-                 NOW + 3 * 3600 * SEC, 8, 8, ""),
+                 NOW + 3 * 3600 * SEC, 8, 8, "", "login_expiring", NOW + 2 * 86_400 * SEC + 5 * 3600 * SEC),
         Snapshot("shop-c", "", "2200000000103", ev.AccountState.BACKOFF, NOW - 7 * SEC, None, NOW + 600 * SEC, 0, 0,
                  "connection closed; retry in 4.0s"),
         Snapshot("shop-d", "二手书店铺", "2200000000104", ev.AccountState.NEEDS_VERIFICATION, NOW - 300 * SEC, None, None, 2, 1,

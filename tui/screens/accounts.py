@@ -8,13 +8,21 @@ from typing import Any
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from core import events as ev
 from core.session.loop import Snapshot
-from tui.format import age, clip, left, masked_id, state_cell
+from tui.format import LOGIN_EXPIRING, age, clip, left, masked_id, state_cell
 from tui.screens.common import Cells, TableScreen, TextScreen
 
 COLUMNS = (("account", "Account", 16), ("name", "Name", 12), ("user", "User", 9), ("state", "State", 18),
            ("since", "In state", 8), ("heartbeat", "Beat", 6), ("token", "Token", 7), ("in", "In", 5),
            ("out", "Out", 5), ("paused", "Paused", 6), ("error", "Last error", 48))
+
+
+def shown_state(snap: Snapshot, now_ms: int) -> str:
+    """The session's state; an online one on a login that ends soon says so, with the time left."""
+    if snap.state == ev.AccountState.ONLINE and snap.login_state == LOGIN_EXPIRING:
+        return f"{LOGIN_EXPIRING} {left(now_ms, snap.login_until_ms)}" if snap.login_until_ms else LOGIN_EXPIRING
+    return snap.state
 
 
 @functools.lru_cache(maxsize=8192)
@@ -25,7 +33,7 @@ def _fixed_cells(account_id: str, alias: str, unb: str, state: str, error: str) 
 
 
 def account_cells(snap: Snapshot, now_ms: int, today: tuple[int, int], paused: int) -> Cells:
-    name, alias, user, state, error = _fixed_cells(snap.account_id, snap.alias, snap.unb, snap.state,
+    name, alias, user, state, error = _fixed_cells(snap.account_id, snap.alias, snap.unb, shown_state(snap, now_ms),
                                                    snap.last_error)
     received, sent = today
     return (name, alias, user, state, age(now_ms, snap.since_ms), age(now_ms, snap.last_heartbeat_ms),

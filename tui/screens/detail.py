@@ -16,8 +16,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.backend import AccountDetail
-from tui.format import cell_text, clock, left
+from tui.format import cell_text, clock, date_time, left
 from tui.screens.common import SummaryBar
+
+
+def login_line(snap: Any, now: int) -> tuple[tuple[str, str], ...]:
+    """``login valid until 2027-01-05 12:00 (29d)  healthy``: the long login's end, as its cookies say."""
+    until = snap.login_until_ms
+    valid = f"valid until {date_time(until)} ({left(now, until)})" if until else "end unknown"
+    style = "bold yellow" if snap.login_state == "login_expiring" else ""
+    return ("\nlogin ", "dim"), (valid, style), ("  ", ""), (snap.login_state.replace("_", " "), style)
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -83,7 +91,8 @@ class DetailScreen(Screen):
         self._drawn = state
         now = app.clock()
         head = Text.assemble((self.account_id, "bold"), "  ", (snap.alias if snap else "", ""), "  ",
-                             (snap.state if snap else "not configured", "bold"))
+                             (snap.state if snap else "not configured", "bold"),
+                             *login_line(snap, now) if snap else ())
         history = _table("Recent state changes and errors", "at", "what")
         for line in list(model.history.get(self.account_id, ()))[-12:]:
             history.add_row(clock(line.at_ms), cell_text(line.text, "red" if line.error else ""))
