@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 
 import requests
 
@@ -21,6 +22,7 @@ from core.platform import Platform, configured_platform
 log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT = 5.0
+PHONE_PAUSE = 2.0  # seconds the demo phone takes to scan a code, and then to confirm it
 
 
 def demo_unb(account_id: str) -> str:
@@ -47,6 +49,29 @@ class DemoLogins:
             return cookie
 
 
+class DemoPhone:
+    """The seller's phone, played by the demo marketplace: each login code shown is scanned, then confirmed, a
+    couple of seconds apart (as a hand would), by the account's demo user. A new seller can try the QR login
+    (``xianyu.py login shop-b``, ``a`` on the dashboard) with no phone and no account."""
+
+    def __init__(self, control_url: str, pause: float = PHONE_PAUSE) -> None:
+        self._control = control_url
+        self._pause = pause
+
+    def __call__(self, account_id: str, code: str) -> None:
+        threading.Thread(target=self._scan, args=(account_id, code), name=f"demo-phone-{account_id}",
+                         daemon=True).start()
+
+    def _scan(self, account_id: str, code: str) -> None:
+        try:
+            for action in ("scan", "confirm"):
+                time.sleep(self._pause)
+                requests.post(f"{self._control}/qr", timeout=LOGIN_TIMEOUT, json={
+                    "t": code, "action": action, "unb": demo_unb(account_id), "nick": account_id}).raise_for_status()
+        except requests.RequestException as exc:  # the marketplace stopped meanwhile: the login times out by itself
+            log.info("demo phone: %s", type(exc).__name__)
+
+
 def open_platform(config: Config) -> Platform:
     """The platform ``config.server`` names; for ``server: demo`` the simulator, started now."""
     if config.server.mode != "demo":
@@ -58,4 +83,5 @@ def open_platform(config: Config) -> Platform:
     log.info("demo marketplace running at %s (simulated buyers)", urls["api"])
     return Platform(Endpoints(urls["ws"], urls["api"], urls["passport"], urls.get("ca")),
                     cookie_for=DemoLogins(urls["control"]), label="demo marketplace", close=sim.stop,
+                    phone=DemoPhone(urls["control"]),
                     scratch=True)

@@ -292,8 +292,10 @@ def _verify_failed(message: str, code: int = EXIT_FAILED) -> int:
 def cmd_login(args: argparse.Namespace) -> int:
     from core.credentials.login import LoginPolicy
     from core.credentials.login_command import run_login
+    from demo import open_platform
 
-    return run_login(args.config, args.account, args.db, args.png, policy=LoginPolicy(check_wait=args.check_wait))
+    return run_login(args.config, args.account, args.db, args.png, policy=LoginPolicy(check_wait=args.check_wait),
+                     open_platform=open_platform)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

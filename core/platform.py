@@ -24,6 +24,10 @@ def _nothing() -> None:
     return None
 
 
+def _no_phone(account_id: str, code: str) -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Platform:
     endpoints: Endpoints
@@ -34,6 +38,9 @@ class Platform:
     # A marketplace that forgets everything when it stops (the demo's): what a run left unsent would only be sent
     # to chats the next one never had, so its own database starts afresh.
     scratch: bool = False
+    # A marketplace that plays the seller's phone too (the demo's): told each login code shown (the account id, the
+    # code's ``t``), it scans and confirms it, so the QR login can be tried with no phone and no account.
+    phone: Callable[[str, str], None] = field(default=_no_phone)
 
 
 def configured_platform(server: ServerConfig) -> Platform:

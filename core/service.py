@@ -198,7 +198,9 @@ class Service:
             return running
         known = next((a for a in self.config.accounts if a.id == account_id), None)
         client = passport_for(self.platform.endpoints, known or AccountConfig(id=account_id))
-        run = LoginRun(account_id, client, lambda jar: self._logged_in(account_id, jar))
+        phone = self.platform.phone
+        run = LoginRun(account_id, client, lambda jar: self._logged_in(account_id, jar),
+                       shown=lambda code: phone(account_id, code.t))
         self._logins[account_id] = run
         return run.start()
 

@@ -10,6 +10,7 @@ account's jar.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from core.config import AccountConfig
 from core.errors import LoginFailed
 from core.goofish.cookies import CookieJar
 from core.goofish.endpoints import DEFAULT_UA, Endpoints
-from core.goofish.passport import PassportQr, QrCode, QrStatus
+from core.goofish.errors import GoofishError
+from core.goofish.passport import IdentityCheck, PassportQr, QrCode, QrStatus
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,12 @@ class LoginPolicy:
 
 
 DEFAULT_POLICY = LoginPolicy()
+log = logging.getLogger(__name__)
+# Each status the passport reports, as the seller reads it (FACE_*: the identity check's second code).
+STATUS_TEXT = {"NEW": "waiting for the scan", "SCANED": "scanned: confirm the login in the Xianyu app",
+               "CONFIRMED": "confirmed", "EXPIRED": "the code expired", "CANCELED": "cancelled in the app",
+               "FACE_NEW": "face check: scan the second code with the Xianyu app",
+               "FACE_SCANED": "face check: follow the steps on the phone", "FACE_CONFIRMED": "face check passed"}
 
 
 def passport_for(endpoints: Endpoints, account: AccountConfig) -> PassportQr:
@@ -48,13 +56,18 @@ class LoginView(Protocol):
 
     def phone_check(self, url: str) -> None: ...
 
+    def face_code(self, content: str) -> None: ...
+
 
 def qr_login(client: PassportQr, view: LoginView, policy: LoginPolicy = DEFAULT_POLICY,
-             cancelled: Callable[[], bool] = lambda: False) -> CookieJar:
-    """The login's cookies once a code was confirmed (``unb`` among them), or LoginFailed saying why."""
+             cancelled: Callable[[], bool] = lambda: False,
+             shown: Callable[[QrCode], None] = lambda code: None) -> CookieJar:
+    """The login's cookies once a code was confirmed (``unb`` among them), or LoginFailed saying why.
+    ``shown(code)`` is told each code once it is on screen (the platform's phone, in the demo)."""
     for number in range(1, policy.max_codes + 1):
         code = client.generate()
         view.show_code(code, number, policy.max_codes)
+        shown(code)
         outcome = _follow(client, code, view, policy, cancelled)
         if outcome == "EXPIRED":
             continue
@@ -84,6 +97,10 @@ def _follow(client: PassportQr, code: QrCode, view: LoginView, policy: LoginPoli
             if check_since is None:
                 check_since = time.monotonic()
                 view.phone_check(answer.check_url or "")
+                check = _identity_check(client, answer.check_url or "")
+                if check is not None:  # the check page's second code, for the face check on the phone
+                    view.face_code(check.content)
+                    return _follow_check(client, check, view, policy, cancelled)
             elif time.monotonic() - check_since > policy.check_wait:
                 raise LoginFailed(f"the phone check was not completed within {policy.check_wait:g} s")
         elif answer.status == "EXPIRED":
@@ -94,4 +111,37 @@ def _follow(client: PassportQr, code: QrCode, view: LoginView, policy: LoginPoli
             raise LoginFailed(f"the passport refused the code: {answer.message}")
         if time.monotonic() - began > policy.code_wait:
             raise LoginFailed(f"no answer to the code within {policy.code_wait:g} s")
+        time.sleep(policy.poll_seconds)
+
+
+def _identity_check(client: PassportQr, url: str) -> IdentityCheck | None:
+    """The check page's second code; None (the seller finishes the check on the phone, and the code is waited on)
+    when the page has none or cannot be read."""
+    try:
+        return client.identity_check(url)
+    except GoofishError as exc:
+        log.info("the identity check page could not be read (%s); waiting for the check on the phone", exc)
+        return None
+
+
+def _follow_check(client: PassportQr, check: IdentityCheck, view: LoginView, policy: LoginPolicy,
+                  cancelled: Callable[[], bool]) -> str:
+    """Poll the identity check to its end: "CONFIRMED" (the cookies in the client's jar), else raise. It is never
+    bypassed or restarted: a check that ends without a confirm ends the login."""
+    shown = ""
+    began = time.monotonic()
+    while True:
+        if cancelled():
+            raise LoginFailed("stopped before the face check was completed")
+        status = client.check_status(check)
+        if status != shown:
+            shown = status
+            view.status(f"FACE_{status}", "")
+        if status == "CONFIRMED":
+            return "CONFIRMED"
+        if status in ("EXPIRED", "CANCELED", "ERROR"):
+            said = {"EXPIRED": "expired", "CANCELED": "was cancelled in the app"}.get(status, "was refused")
+            raise LoginFailed(f"the face check {said}: log in again to get a new code")
+        if time.monotonic() - began > policy.check_wait:
+            raise LoginFailed(f"the face check was not completed within {policy.check_wait:g} s")
         time.sleep(policy.poll_seconds)

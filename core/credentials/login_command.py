@@ -12,25 +12,25 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote
 
 from core.config import AccountConfig, Config, load_config
 from core.config.append import add_account
-from core.credentials.login import DEFAULT_POLICY, LoginPolicy, passport_for, qr_login
+from core.config.checks import name_problem
+from core.credentials.login import DEFAULT_POLICY, STATUS_TEXT, LoginPolicy, passport_for, qr_login
 from core.credentials.owner import Credentials
 from core.credentials.qrimage import terminal_lines, write_png
 from core.errors import ConfigError, LoginFailed, PlatformError
 from core.goofish.cookies import CookieJar, mask
 from core.goofish.errors import GoofishError
 from core.goofish.passport import QrCode
-from core.platform import configured_platform
+from core.platform import Platform, configured_platform
 from storage import StorageError, Store, sqlite_file
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-STATUS_TEXT = {"NEW": "waiting for the scan", "SCANED": "scanned: confirm the login in the Xianyu app",
-               "CONFIRMED": "confirmed", "EXPIRED": "the code expired", "CANCELED": "cancelled in the app"}
 
 
 class TerminalView:
@@ -53,23 +53,42 @@ class TerminalView:
         self._say(f"{self._account_id}: the platform wants a check on the phone first. Open this page on the "
                   f"phone logged in to the account and follow it; waiting here:\n  {url}")
 
+    def face_code(self, content: str) -> None:
+        write_png(content, self._png)
+        self._say("\n".join(terminal_lines(content, self._colour)))
+        self._say(f"{self._account_id}: the platform asks for a face check: scan this second code with the Xianyu "
+                  f"app · also saved as {self._png}")
+
     def _say(self, text: str) -> None:
         print(text, file=self._out, flush=True)
 
 
 def run_login(config_path: str, account_id: str, db_url: str | None, png: str | None,
-              out: TextIO | None = None, policy: LoginPolicy = DEFAULT_POLICY) -> int:
+              out: TextIO | None = None, policy: LoginPolicy = DEFAULT_POLICY,
+              open_platform: Callable[[Config], Platform] = lambda config: configured_platform(config.server)) -> int:
+    """``open_platform``: xianyu.py's also starts the demo marketplace (whose simulated phone scans the code)."""
     out = out or sys.stdout
     try:
         config = load_config(config_path)
-        platform = configured_platform(config.server)
+        problem = name_problem(account_id, "ACCOUNT")
+        if problem:
+            print(f"xianyu.py login: {problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        platform = open_platform(config)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
-    except PlatformError:
-        print("xianyu.py login: server: demo runs its marketplace inside the service; there is no account to log "
-              "in to", file=sys.stderr)
+    except PlatformError as exc:
+        print(f"xianyu.py login: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        return _log_in(config, platform, account_id, db_url, png, out, policy)
+    finally:
+        platform.close()
+
+
+def _log_in(config: Config, platform: Platform, account_id: str, db_url: str | None, png: str | None,
+            out: TextIO, policy: LoginPolicy) -> int:
     known = next((a for a in config.accounts if a.id == account_id), None)
     account = known or AccountConfig(id=account_id)
     url = db_url or config.database
@@ -77,7 +96,8 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
     client = passport_for(platform.endpoints, account)
     colour = out.isatty() and "NO_COLOR" not in os.environ
     try:
-        jar = qr_login(client, TerminalView(account_id, picture, out, colour), policy)
+        jar = qr_login(client, TerminalView(account_id, picture, out, colour), policy,
+                       shown=lambda code: platform.phone(account_id, code.t))
         store = Store(url)
     except (LoginFailed, GoofishError) as exc:
         print(f"xianyu.py login: {account_id}: {exc}", file=sys.stderr)

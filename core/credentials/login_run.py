@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.credentials.login import DEFAULT_POLICY, LoginPolicy, qr_login
+from core.credentials.login import STATUS_TEXT as LOGIN_STATUS_TEXT
 from core.errors import CoreError
 from core.goofish.cookies import CookieJar
 from core.goofish.errors import GoofishError
@@ -22,9 +23,8 @@ from core.goofish.passport import PassportQr, QrCode
 
 log = logging.getLogger(__name__)
 
-STATUS_TEXT = {"NEW": "waiting for the scan", "SCANED": "scanned: confirm the login in the Xianyu app",
-               "CONFIRMED": "confirmed: saving the login", "EXPIRED": "the code expired",
-               "CANCELED": "cancelled in the app"}
+# What the screen says for each status the passport reports (the command line's words, and "saving" while it does).
+STATUS_TEXT = {**LOGIN_STATUS_TEXT, "CONFIRMED": "confirmed: saving the login"}
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,10 @@ class LoginProgress:
 
 class LoginRun:
     def __init__(self, account_id: str, client: PassportQr, on_login: Callable[[CookieJar], str],
-                 policy: LoginPolicy = DEFAULT_POLICY) -> None:
+                 policy: LoginPolicy = DEFAULT_POLICY, shown: Callable[[QrCode], None] = lambda code: None) -> None:
         self.account_id = account_id
         self._client = client
+        self._shown = shown
         self._on_login = on_login
         self._policy = policy
         self._cancelled = threading.Event()
@@ -69,7 +70,7 @@ class LoginRun:
 
     def _run(self) -> None:
         try:
-            jar = qr_login(self._client, self, self._policy, cancelled=self._cancelled.is_set)
+            jar = qr_login(self._client, self, self._policy, cancelled=self._cancelled.is_set, shown=self._shown)
             self._set(status="CONFIRMED", message=STATUS_TEXT["CONFIRMED"], check_url=None)
             self._set(status="done", message=self._on_login(jar), finished=True, ok=True)
         except (CoreError, GoofishError) as exc:  # written to be shown: never a cookie in them
@@ -97,3 +98,6 @@ class LoginRun:
     def phone_check(self, url: str) -> None:
         self._set(check_url=url, message="the platform wants a check on the phone first: open the page below on "
                                          "the phone logged in to the account; waiting")
+
+    def face_code(self, content: str) -> None:
+        self._set(code=content, number=0, status="FACE_NEW", message=STATUS_TEXT["FACE_NEW"])

@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -39,6 +40,16 @@ class QrCode:
     t: str
     ck: str
     content: str
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """The platform's identity check after a confirmed scan: a second code, scanned for the phone's face check;
+    ``query_path`` is polled with ``token`` until the check is CONFIRMED (the login's cookies arrive then)."""
+
+    token: str
+    content: str
+    query_path: str
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,23 @@ class PassportQr:
             return QrStatus(status, message, str(data.get("iframeRedirectUrl") or ""))
         return QrStatus(status, message)
 
+    def identity_check(self, url: str) -> IdentityCheck | None:
+        """The check page at ``url``, followed only on the passport's own host (the login's cookies go nowhere
+        else); None when it holds no second code (a check the seller finishes on the phone alone)."""
+        parts, base = urlsplit(url), urlsplit(self._base)
+        if parts.netloc and (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            return None
+        view = _view_data(self._request("GET", parts.path + (f"?{parts.query}" if parts.query else "")).text)
+        token, content, query = view.get("ivToken"), view.get("qrCodeContent"), view.get("queryUrl")
+        if not (token and content and isinstance(query, str) and query.startswith("/")):
+            return None
+        return IdentityCheck(str(token), str(content), query)
+
+    def check_status(self, check: IdentityCheck) -> str:
+        """NEW, SCANED, CONFIRMED (the cookies are in the jar now), EXPIRED, CANCELED, or ERROR."""
+        answer = self._request("POST", check.query_path, data={"ivToken": check.token})
+        return str(_content(answer, check.query_path, require_success=False).get("status") or "ERROR")
+
     def close(self) -> None:
         self._http.close()
 
@@ -110,15 +138,20 @@ class PassportQr:
 
 def _form_data(html: str) -> dict[str, str]:
     """``window.viewData.loginFormData`` as form fields (booleans as the page posts them), or the constants."""
+    form = _view_data(html).get("loginFormData")
+    if not isinstance(form, dict) or not form:
+        return dict(_FALLBACK_FORM)
+    return {str(k): (str(v).lower() if isinstance(v, bool) else "" if v is None else str(v)) for k, v in form.items()}
+
+
+def _view_data(html: str) -> dict[str, Any]:
+    """A passport page's ``window.viewData`` object ({} when it has none)."""
     match = _VIEW_DATA.search(html)
     try:
         view = json.loads(match.group(1)) if match else {}
     except ValueError:
-        view = {}
-    form = view.get("loginFormData") if isinstance(view, dict) else None
-    if not isinstance(form, dict) or not form:
-        return dict(_FALLBACK_FORM)
-    return {str(k): (str(v).lower() if isinstance(v, bool) else "" if v is None else str(v)) for k, v in form.items()}
+        return {}
+    return view if isinstance(view, dict) else {}
 
 
 def _content(response: requests.Response, path: str, require_success: bool = True) -> dict[str, Any]:

@@ -205,14 +205,25 @@ def test_a_phone_check_shows_its_page_once_and_waits_without_new_codes(env: Env)
     assert _stored_jar(env, "shop-b") is None
 
 
-def test_a_config_error_exits_2_and_demo_mode_says_why(env: Env, tmp_path: Path) -> None:
+def test_a_config_error_exits_2_and_an_unusable_id_too(env: Env, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("accounts:\n  - id: [x]\n", encoding="utf-8")
     run: Any = subprocess.run([sys.executable, str(ROOT / "xianyu.py"), "login", "shop-b", "--config", str(bad)],
                               capture_output=True, text=True, timeout=30)
     assert run.returncode == 2 and "bad.yml:2" in run.stderr
+    env.write([env.seller("shop-a")])
+    run = subprocess.run([sys.executable, str(ROOT / "xianyu.py"), "login", "shop b!", "--config", str(env.config)],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2 and "ACCOUNT is 1-64 of" in run.stderr
+
+
+def test_on_the_demo_marketplace_its_simulated_phone_scans_and_the_account_is_added(tmp_path: Path) -> None:
+    """``server: demo`` needs no phone and no account: the demo marketplace plays the phone (scan, confirm)."""
     demo = tmp_path / "demo.yml"
     demo.write_text("server: demo\naccounts: []\n", encoding="utf-8")
     run = subprocess.run([sys.executable, str(ROOT / "xianyu.py"), "login", "shop-b", "--config", str(demo)],
-                         capture_output=True, text=True, timeout=30)
-    assert run.returncode == 2 and "demo" in run.stderr
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "scanned: confirm the login" in run.stdout and "shop-b: logged in as shop-b" in run.stdout
+    assert yaml.safe_load(demo.read_text(encoding="utf-8"))["accounts"] == [
+        {"id": "shop-b", "alias": "shop-b", "enabled": True}]
