@@ -6,6 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sim.logins import Logins
 from sim.pushlog import PushLog
 
 
@@ -69,6 +70,7 @@ class Account:
     slides_accepted: int = 0
     x5sec_issued: int = 0
     last_sync_pts: int | None = None
+    logins: Logins = field(default_factory=Logins)
 
     @property
     def online(self) -> bool:
@@ -94,4 +96,5 @@ class Account:
             "slides_attempted": self.slides_attempted,
             "slides_accepted": self.slides_accepted,
             "x5sec_issued": self.x5sec_issued,
+            **self.logins.report(),
         }

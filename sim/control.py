@@ -174,6 +174,23 @@ def list_conversations(state: SimState, request: HttpRequest) -> dict[str, Any]:
             for c in market.seller_conversations(seller)]}
 
 
+def get_clock(state: SimState, request: HttpRequest) -> dict[str, Any]:
+    with state.transaction() as world:
+        return world.clock.report()
+
+
+def advance_clock(state: SimState, request: HttpRequest) -> dict[str, Any]:
+    body = _body(request)
+    if "advance_ms" not in body:
+        raise BadRequest("missing field 'advance_ms'")
+    advance = _int(body, "advance_ms", 0)
+    if advance < 0:
+        raise BadRequest("advance_ms must be >= 0: the clock only moves forward")
+    with state.transaction() as world:
+        world.clock.advance(advance)
+        return world.clock.report()
+
+
 def list_qr(state: SimState, request: HttpRequest) -> dict[str, Any]:
     with state.transaction() as world:
         return {"codes": world.qr.listing(world.now_ms())}
@@ -201,6 +218,8 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_sim/conversations"): list_conversations,
     ("GET", "/_sim/qr"): list_qr,
     ("POST", "/_sim/qr"): qr_action,
+    ("GET", "/_sim/clock"): get_clock,
+    ("POST", "/_sim/clock"): advance_clock,
 }
 
 

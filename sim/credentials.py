@@ -1,4 +1,5 @@
 """Everything the sim issues to prove who a client is: mtop `_m_h5_tk` tokens, IM access tokens, slider tickets.
+(The login itself, sessions and long logins, is sim/logins.py; `login_cookie` wraps it in a browser's jar.)
 
 - `_m_h5_tk` = `<32 hex>_<expiry ms>` with its `_m_h5_tk_enc`; valid for the account it was issued to until expiry.
 - IM accessToken: bound to (unb, deviceId, expiry); `/reg` must present it with the same `did`.
@@ -126,8 +127,9 @@ class Credentials:
         return True
 
     # -- the login cookie ---------------------------------------------------------------------------------------
-    def login_cookie(self, unb: str, nick: str, now_ms: int) -> str:
-        """A full cookie string like a logged-in browser's, with a fresh `_m_h5_tk` pair."""
+    def login_cookie(self, unb: str, nick: str, now_ms: int, login: dict[str, str]) -> str:
+        """A full cookie string like a logged-in browser's: a fresh `_m_h5_tk` pair around `login`, the session
+        (`cookie2`, `sgcookie`) and long login (`havana_lgc2_77`, ...) cookies sim/logins.py issued."""
         h5 = self.issue_h5(unb, now_ms)
         ids = self._ids
         cookies = {
@@ -135,15 +137,12 @@ class Credentials:
             "t": ids.hex(32),
             "tracknick": quote(nick),
             "unb": unb,
-            "cookie2": ids.hex(32),
+            "cookie2": login["cookie2"],
             "_tb_token_": ids.hex(13),
             "XSRF-TOKEN": ids.uuid(),
-            "sgcookie": "E100" + ids.opaque(88),
+            "sgcookie": login["sgcookie"],
             "_m_h5_tk": h5.cookie_value,
             "_m_h5_tk_enc": h5.enc,
+            **{name: value for name, value in login.items() if name not in ("cookie2", "sgcookie")},
         }
         return "; ".join(f"{k}={v}" for k, v in cookies.items())
-
-    def session_cookies(self) -> dict[str, str]:
-        """What hasLogin refreshes (the point of a keep-alive call)."""
-        return {"cookie2": self._ids.hex(32), "sgcookie": "E100" + self._ids.opaque(88)}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 FAULT_KINDS = (
     "disconnect", "stall_heartbeat", "refuse_connect", "token_expired", "risk_control", "slider_reject",
-    "session_expired", "malformed_push", "send_error", "slow_http",
+    "session_expired", "malformed_push", "send_error", "slow_http", "renewal_fail",
 )
 EVERYONE = "*"
 ANONYMOUS = ""          # the account of a WebSocket handshake without a unb cookie

@@ -1,19 +1,16 @@
-"""The HTTP APIs clients call: the mtop gateway `/h5/<api>/<v>/` and passport's login check.
-
-mtop: the checks the real gateway makes before an API (sim/apis.py) runs.
+"""The mtop gateway `/h5/<api>/<v>/`: the checks the real gateway makes before an API (sim/apis.py) runs.
 
 Order of checks (each answers with the real ret strings, goofish-protocol.md §1.2, §7):
 1. unknown api → FAIL_SYS_API_NOT_FOUNDED
 2. slow_http fault → sleep (outside the lock), then go on
-3. `unb` cookie names no account, or a session_expired fault → FAIL_SYS_SESSION_EXPIRED
+3. `unb` cookie names no account, its `cookie2` is not a live session of that account (sim/logins.py), or a
+   session_expired fault → FAIL_SYS_SESSION_EXPIRED
 4. token_expired fault, or `_m_h5_tk` not issued to this account / expired → FAIL_SYS_TOKEN_EXOIRED with a fresh
    `_m_h5_tk`/`_m_h5_tk_enc` Set-Cookie (the ONLY responses that set them; a fault also revokes IM tokens)
 5. sign ≠ md5(token&t&34839810&data) → FAIL_SYS_ILLEGAL_ACCESS; `data` not a JSON object → the same
 6. token/detail API on a risk-flagged account without a fresh x5sec (same UA) → RGV587 + punish URL
 
-passport `/newlogin/hasLogin.do` and `/newlogin/silentHasLogin.do` (§1.3): bots call these to keep a login alive;
-success is `content.success` true, and the answer refreshes the session cookies (`cookie2`, `sgcookie`). The
-account is the `unb` cookie (or the form's `hid`); a session_expired fault answers `success: false`.
+The passport's login renewals (hasLogin and friends) are sim/renewal.py.
 """
 
 from __future__ import annotations
@@ -38,7 +35,6 @@ ILLEGAL_ACCESS = "FAIL_SYS_ILLEGAL_ACCESS::非法请求"
 RISK_RET = ["FAIL_SYS_USER_VALIDATE", "RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试"]
 
 API_PATH = re.compile(r"^/+h5/(?P<api>[^/]+)/(?P<version>[^/]+)/?$")
-PASSPORT_PATHS = frozenset({"/newlogin/hasLogin.do", "/newlogin/silentHasLogin.do"})
 
 
 def sign(token: str, t: str, data: str) -> str:
@@ -72,7 +68,8 @@ def handle(state: SimState, request: HttpRequest, api_base: str) -> HttpResponse
 def _gateway(world: World, request: HttpRequest, api: str, version: str, unb: str,
              api_base: str) -> HttpResponse:
     account = world.account(unb)
-    if account is None or world.faults.take(unb, "session_expired"):
+    if (account is None or not account.logins.session_live(request.cookies.get("cookie2", ""), world.now_ms())
+            or world.faults.take(unb, "session_expired")):
         return _envelope(api, version, [SESSION_EXPIRED])
     token = request.cookies.get("_m_h5_tk", "").split("_")[0]
     if world.faults.take(unb, "token_expired"):
@@ -117,18 +114,3 @@ def _risk_blocked(world: World, request: HttpRequest, unb: str) -> bool:
         world.faults.spend(unb, "risk_control")
     return world.faults.armed(unb, "risk_control") is not None
 
-
-def has_login(state: SimState, request: HttpRequest) -> HttpResponse:
-    if request.path not in PASSPORT_PATHS:
-        return HttpResponse.json({"content": {"success": False}, "hasError": True, "errorMessage": "not found"}, 404)
-    unb = request.cookies.get("unb") or request.param("hid") or ""
-    slow_http_delay(state, unb)
-    with state.transaction() as world:
-        account = world.account(unb)
-        if account is None or world.faults.take(unb, "session_expired"):
-            return HttpResponse.json({"content": {"data": {"resultCode": 14032, "titleMsg": "登录状态已失效，请重新登录"},
-                                                  "status": 0, "success": False}, "hasError": False})
-        refreshed = world.credentials.session_cookies()
-        data = {"hid": account.unb, "nick": account.nick, "resultCode": 100, "loginResult": "success"}
-    return HttpResponse.json({"content": {"data": data, "status": 0, "success": True}, "hasError": False},
-                             set_cookies=tuple(cookie(name, value) for name, value in refreshed.items()))

@@ -11,10 +11,10 @@ The web client's flow, as the real passport serves it:
    ``content.data.qrCodeStatus`` NEW → SCANED → CONFIRMED, or EXPIRED (its lifetime passed) / CANCELED (the
    seller said no in the app). CONFIRMED carries the account's login cookies as Set-Cookie headers; when the
    platform wants a phone check first it carries ``iframeRedirect: true`` and ``iframeRedirectUrl`` instead, and
-   no cookie.
+   no cookie: the identity (face) check behind that URL (sim/faceid.py) hands out the cookies once passed.
 
 What the seller does on the phone is the control API's ``POST /_sim/qr`` (scan, confirm, cancel, expire,
-phone_check); ``GET /_sim/qr`` lists the codes.
+phone_check, and face_scan, face_confirm, face_cancel for the face check); ``GET /_sim/qr`` lists the codes.
 """
 
 from __future__ import annotations
@@ -22,25 +22,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sim import passport
 from sim.credentials import parse_cookie_header
 from sim.httpd import HttpRequest, HttpResponse, cookie
-from sim.qrcodes import FINAL
+from sim.qrcodes import FINAL, QrCode
 from sim.state import SimState
 from sim.world import BadRequest, NotFound, World
 
 LOGIN_PAGE = "/mini_login.htm"
 GENERATE_PATH = "/newlogin/qrcode/generate.do"
 QUERY_PATH = "/newlogin/qrcode/query.do"
-RESULT_OK = 100
+IDENTITY_PAGE = "/iv/remote/mini/request.htm"    # where iframeRedirectUrl leads (sim/faceid.py serves it)
 ACTIONS = ("scan", "confirm", "cancel", "expire", "phone_check")
+FACE_ACTIONS = ("face_scan", "face_confirm", "face_cancel")
 
 
 # --------------------------------------------------------------------------------------------- the passport
-
-
-def _passport(data: dict[str, Any], success: bool = True, set_cookies: tuple[str, ...] = ()) -> HttpResponse:
-    return HttpResponse.json({"content": {"data": data, "status": 0, "success": success}, "hasError": False},
-                             set_cookies=set_cookies)
 
 
 def handle(state: SimState, request: HttpRequest, passport_base: str) -> HttpResponse | None:
@@ -75,31 +72,35 @@ def login_page(world: World, request: HttpRequest) -> HttpResponse:
 def generate(world: World, passport_base: str) -> HttpResponse:
     code = world.qr.generate(world.ids, world.now_ms())
     content = f"{passport_base}/qrcodeCheck.htm?lgToken={code.lg_token}&tbScanOpenType=Notification"
-    return _passport({"t": int(code.t), "ck": code.ck, "codeContent": content, "resultCode": RESULT_OK,
-                      "processFinished": False})
+    return passport.answer({"t": int(code.t), "ck": code.ck, "codeContent": content,
+                            "resultCode": passport.RESULT_OK, "processFinished": False})
 
 
 def query(world: World, request: HttpRequest, passport_base: str) -> HttpResponse:
     t, ck = request.param("t") or "", request.param("ck") or ""
     code = world.qr.get(t)
     if code is None or code.ck != ck:
-        return _passport({"resultCode": 10003, "titleMsg": "非法请求，请刷新页面重试"}, success=False)
+        return passport.refused(10003, "非法请求，请刷新页面重试")
     status = code.current(world.now_ms())
-    data: dict[str, Any] = {"qrCodeStatus": status, "resultCode": RESULT_OK}
+    data: dict[str, Any] = {"qrCodeStatus": status, "resultCode": passport.RESULT_OK}
     if status != "CONFIRMED":
         if status == "EXPIRED":
             data["titleMsg"] = "二维码已失效，请点击刷新"
         elif status == "CANCELED":
             data["titleMsg"] = "你已取消登录"
-        return _passport(data)
-    if code.phone_check:
+        return passport.answer(data)
+    if code.face is not None:
         data.update(iframeRedirect=True, iframeRedirectUrl=(
-            f"{passport_base}/iv/remote/mini/request.htm?lgToken={code.lg_token}&havana_iv_token={code.ck[:24]}"))
-        return _passport(data)
-    data.update(loginResult="success", loginType="qrcode", hid=code.unb,
-                returnUrl="https://www.goofish.com/")
-    cookies = tuple(cookie(name, value) for name, value in parse_cookie_header(code.cookie).items())
-    return _passport(data, set_cookies=cookies)
+            f"{passport_base}{IDENTITY_PAGE}?lgToken={code.lg_token}&ivToken={code.face.iv_token}"))
+        return passport.answer(data)
+    return logged_in(code, data)
+
+
+def logged_in(code: QrCode, data: dict[str, Any]) -> HttpResponse:
+    """A passed login (the QR's CONFIRMED, or the face check's): the account's login cookies as Set-Cookie."""
+    data = {**data, "loginResult": "success", "loginType": "qrcode", "hid": code.unb,
+            "returnUrl": "https://www.goofish.com/"}
+    return passport.answer(data, cookies=parse_cookie_header(code.cookie))
 
 
 # --------------------------------------------------------------------------------------------- the phone
@@ -107,14 +108,17 @@ def query(world: World, request: HttpRequest, passport_base: str) -> HttpRespons
 
 def act(world: World, t: str, action: str, unb: str, nick: str) -> None:
     """What the seller does in the app to code ``t`` (POST /_sim/qr)."""
-    if action not in ACTIONS:
-        raise BadRequest(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+    if action not in ACTIONS + FACE_ACTIONS:
+        raise BadRequest(f"action must be one of {', '.join(ACTIONS + FACE_ACTIONS)}, not {action!r}")
     code = world.qr.get(t)
     if code is None:
         raise NotFound(f"unknown QR code t={t!r}")
+    if action in FACE_ACTIONS:
+        _act_face(world, code, action)
+        return
     status = code.current(world.now_ms())
     if action == "phone_check":
-        code.phone_check = True
+        code.phone_check = True     # decided at the confirm: a code confirmed already keeps its plain login
         return
     if action == "expire":
         if status in ("NEW", "SCANED"):
@@ -129,6 +133,23 @@ def act(world: World, t: str, action: str, unb: str, nick: str) -> None:
     else:  # confirm, in the app after a scan (a confirm without one scans it too)
         if not unb:
             raise BadRequest("confirm needs the unb of the account that logs in")
-        code.unb = unb
-        code.cookie = world.create_account(unb, nick or f"seller-{unb[-4:]}")
-        code.status = "CONFIRMED"
+        code.unb, code.nick, code.status = unb, nick or f"seller-{unb[-4:]}", "CONFIRMED"
+        if code.phone_check:   # no login (no cookie, no session) before the face check passes
+            world.qr.start_face_check(code, world.ids, world.now_ms())
+        else:
+            code.cookie = world.create_account(code.unb, code.nick)
+
+
+def _act_face(world: World, code: QrCode, action: str) -> None:
+    if code.face is None:
+        raise BadRequest(f"QR code {code.t} has no face check (phone_check, then confirm)")
+    status = code.face.current(world.now_ms())
+    if status in FINAL:
+        raise BadRequest(f"the face check of QR code {code.t} is {status} already")
+    if action == "face_scan":
+        code.face.status = "SCANED"
+    elif action == "face_cancel":
+        code.face.status = "CANCELED"
+    else:  # face_confirm: only now the account logs in
+        code.cookie = world.create_account(code.unb, code.nick)
+        code.face.status = "CONFIRMED"

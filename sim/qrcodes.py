@@ -1,4 +1,5 @@
-"""The QR codes the passport generated and where each one is in its life (sim/qr.py serves them)."""
+"""The QR codes the passport generated and where each one is in its life (sim/qr.py serves them), with the
+identity (face) check a code may demand after its CONFIRMED (sim/faceid.py serves that)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,27 @@ CODE_TTL_MS = 300_000    # how long a code can be scanned (the real page shows a
 FINAL = ("CONFIRMED", "EXPIRED", "CANCELED")
 
 
+def _aged(status: str, started_ms: int, now_ms: int) -> str:
+    """A code, or a face check, not answered within CODE_TTL_MS has expired."""
+    if status in ("NEW", "SCANED") and now_ms - started_ms >= CODE_TTL_MS:
+        return "EXPIRED"
+    return status
+
+
+@dataclass
+class FaceCheck:
+    """The second code: the phone app scans it and the seller shows a face; only then the login's cookies come.
+    It lives as long as a code does, from when the platform asked for it."""
+
+    iv_token: str
+    started_ms: int
+    status: str = "NEW"
+
+    def current(self, now_ms: int) -> str:
+        self.status = _aged(self.status, self.started_ms, now_ms)
+        return self.status
+
+
 @dataclass
 class QrCode:
     t: str                    # the code's id, a timestamp in ms as the real passport makes it
@@ -20,15 +42,17 @@ class QrCode:
     status: str = "NEW"
     phone_check: bool = False
     unb: str = ""
-    cookie: str = ""          # the login cookie issued on confirmation, answered on every CONFIRMED poll
+    nick: str = ""
+    cookie: str = ""          # the login cookie, answered on every CONFIRMED poll ("" until the face check passes)
+    face: FaceCheck | None = None   # after a CONFIRMED that needed a phone check
 
     def current(self, now_ms: int) -> str:
-        if self.status in ("NEW", "SCANED") and now_ms - self.created_at_ms >= CODE_TTL_MS:
-            self.status = "EXPIRED"
+        self.status = _aged(self.status, self.created_at_ms, now_ms)
         return self.status
 
     def report(self, now_ms: int) -> dict[str, Any]:
-        return {"t": self.t, "status": self.current(now_ms), "created_at_ms": self.created_at_ms}
+        return {"t": self.t, "status": self.current(now_ms), "created_at_ms": self.created_at_ms,
+                "face": self.face.current(now_ms) if self.face else None}
 
 
 class QrCodes:
@@ -36,6 +60,7 @@ class QrCodes:
 
     def __init__(self) -> None:
         self._codes: dict[str, QrCode] = {}
+        self._faces: dict[str, QrCode] = {}     # ivToken → its code
 
     def generate(self, ids: Ids, now_ms: int) -> QrCode:
         stamp = now_ms
@@ -47,6 +72,14 @@ class QrCodes:
 
     def get(self, t: str) -> QrCode | None:
         return self._codes.get(t)
+
+    def start_face_check(self, code: QrCode, ids: Ids, now_ms: int) -> FaceCheck:
+        code.face = FaceCheck(ids.opaque(40), now_ms)
+        self._faces[code.face.iv_token] = code
+        return code.face
+
+    def by_iv_token(self, iv_token: str) -> QrCode | None:
+        return self._faces.get(iv_token)
 
     def listing(self, now_ms: int) -> list[dict[str, Any]]:
         return [code.report(now_ms) for code in self._codes.values()]

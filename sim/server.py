@@ -21,7 +21,7 @@ from typing import Any
 
 import trustme
 
-from sim import control, mtop, qr, slider
+from sim import control, faceid, mtop, qr, renewal, slider
 from sim.buyers import DemoMarket
 from sim.httpd import HttpRequest, HttpResponse, Router, SimHttpServer
 from sim.im import serve_im
@@ -40,11 +40,16 @@ def make_router(state: SimState, api_base: str) -> Router:
             return slider.page()
         if path.lstrip("/").startswith("h5/"):
             return mtop.handle(state, request, api_base)
-        answer = qr.handle(state, request, api_base)
+        for passport_paths in (qr.handle, faceid.handle):
+            answer = passport_paths(state, request, api_base)
+            if answer is not None:
+                return answer
+        answer = renewal.handle(state, request)
         if answer is not None:
             return answer
         if path.startswith("/newlogin/"):
-            return mtop.has_login(state, request)
+            return HttpResponse.json({"content": {"success": False}, "hasError": True, "errorMessage": "not found"},
+                                     404)
         return HttpResponse.json({"error": f"not found: {path}"}, 404)
 
     return route

@@ -7,11 +7,11 @@ carries that out after the lock is released.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from sim.accounts import Account, PushTarget, SessionLink
+from sim.clock import SimClock
 from sim.credentials import Credentials
 from sim.faults import EVERYONE, Arming, FaultBook
 from sim.ids import Ids
@@ -44,6 +44,7 @@ class BadRequest(ValueError):
 class World:
     def __init__(self, options: Options) -> None:
         self.options = options
+        self.clock = SimClock()
         self.ids = Ids(options.seed)
         self.credentials = Credentials(self.ids, int(options.h5tk_ttl * 1000), int(options.token_ttl * 1000))
         self.faults = FaultBook()
@@ -55,13 +56,11 @@ class World:
         self._created: list[str] = []
 
     # -- time ---------------------------------------------------------------------------------------------------
-    @staticmethod
-    def now_ms() -> int:
-        return time.time_ns() // 1_000_000
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
 
-    @staticmethod
-    def now_us() -> int:
-        return time.time_ns() // 1000
+    def now_us(self) -> int:
+        return self.clock.now_us()
 
     # -- accounts -----------------------------------------------------------------------------------------------
     def account(self, unb: str) -> Account | None:
@@ -74,16 +73,18 @@ class World:
         return account
 
     def create_account(self, unb: str, nick: str) -> str:
-        """Create (or re-login) an account; returns a fresh full cookie string."""
+        """Create (or log in again) an account: a new session and long login; returns the full cookie string."""
         account = self.accounts.get(unb)
         if account is None:
             log = PushLog(int(self.options.retention_s * 1_000_000), self.options.retention_items)
-            self.accounts[unb] = Account(unb, nick, log)
+            account = self.accounts[unb] = Account(unb, nick, log)
             self.faults.adopt(unb)
             self._created.append(unb)
         else:
             account.nick = nick
-        return self.credentials.login_cookie(unb, nick, self.now_ms())
+        now = self.now_ms()
+        login = {**account.logins.new_session(self.ids, now), **account.logins.new_long_login(self.ids, now)}
+        return self.credentials.login_cookie(unb, nick, now, login)
 
     # -- pushes -------------------------------------------------------------------------------------------------
     def push(self, unb: str, item: DataItem, live_route: str) -> LogEntry:

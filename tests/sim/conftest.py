@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from sim.server import Simulator, start
-from tests.sim.simclient import Control, Im, Seller
+from tests.sim.simclient import Control, Im, Passport, Seller
 
 SELLER = "2200000000001"
 
@@ -28,3 +28,8 @@ def control(sim: Simulator) -> Control:
 @pytest.fixture
 def seller(sim: Simulator) -> Seller:
     return Seller(sim.urls, SELLER)
+
+
+@pytest.fixture
+def passport(sim: Simulator) -> Passport:
+    return Passport(sim.urls)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,12 @@ UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like
       "Safari/537.36")
 
 Frame = dict[str, Any]
+HAS_LOGIN_FORM = {"umidToken": "", "returnUrl": "", "ltl": "true", "appName": "xianyu", "appEntrance": "web",
+                  "bizParams": "taobaoBizLoginFrom=web", "mainPage": "false", "isMobile": "false", "lang": "zh_CN",
+                  "fromSite": "77", "isIframe": "true", "documentReferer": "https://www.goofish.com/",
+                  "defaultView": "hasLogin", "umidTag": "SERVER"}
+SILENT_HAS_LOGIN = ("/newlogin/silentHasLogin.do?documentReferer=https%3A%2F%2Fwww.goofish.com%2F"
+                    "&appEntrance=xianyu_sdkSilent&appName=xianyu&fromSite=0&ltl=true")
 
 
 def sign(token: str, t: str, data: str) -> str:
@@ -57,6 +64,13 @@ def set_cookies(response: requests.Response) -> dict[str, str]:
     return dict(value.split(";", 1)[0].split("=", 1) for value in response.raw.headers.getlist("Set-Cookie"))
 
 
+def view_data(page: str) -> dict[str, Any]:
+    """The `window.viewData = {...};` object of a passport page."""
+    match = re.search(r"window\.viewData\s*=\s*(\{.*?\});</script>", page)
+    assert match, page
+    return json.loads(match.group(1))
+
+
 def decode_item(item: dict[str, Any]) -> Any:
     """A push data item: msgpack with int keys, or (objectType 370000) JSON."""
     raw = base64.b64decode(item["data"])
@@ -87,14 +101,43 @@ class Control:
         self.post("faults", {"seller": seller, "kind": kind, "count": count, **extra})
 
 
+class Passport:
+    """A browser-less web client of the passport: the login page's form data, then generate and poll."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.base = urls["passport"]
+        self.http = requests.Session()
+        page = self.http.get(f"{self.base}/mini_login.htm", params={"appName": "xianyu", "fromSite": "77"},
+                             timeout=5)
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+        self.form: dict[str, Any] = view_data(page.text)["loginFormData"]
+        self.page_cookies = set_cookies(page)
+
+    def generate(self) -> dict[str, Any]:
+        answer = self.http.get(f"{self.base}/newlogin/qrcode/generate.do", params=self.form, timeout=5).json()
+        assert answer["hasError"] is False and answer["content"]["success"] is True
+        return answer["content"]["data"]
+
+    def query(self, code: dict[str, Any], ck: str | None = None) -> requests.Response:
+        form = {**self.form, "t": code["t"], "ck": code["ck"] if ck is None else ck}
+        return self.http.post(f"{self.base}/newlogin/qrcode/query.do", data=form, timeout=5)
+
+    def status(self, code: dict[str, Any]) -> str:
+        return self.query(code).json()["content"]["data"]["qrCodeStatus"]
+
+
 class Seller:
     """One logged-in account: its cookies and device id."""
 
-    def __init__(self, urls: dict[str, str], unb: str, nick: str = "测试卖家") -> None:
+    def __init__(self, urls: dict[str, str], unb: str, nick: str = "测试卖家",
+                 cookies: dict[str, str] | None = None) -> None:
+        """A new login through the control API, or the given `cookies` (e.g. from a QR login)."""
         self.urls = urls
         self.unb = unb
         self.control = Control(urls)
-        self.cookies = parse_cookie(self.control.post("accounts", {"unb": unb, "nick": nick})["cookie"])
+        if cookies is None:
+            cookies = parse_cookie(self.control.post("accounts", {"unb": unb, "nick": nick})["cookie"])
+        self.cookies = dict(cookies)
         self.device_id = device_id(unb)
         self.http = requests.Session()
         self.verify: str | bool = urls.get("ca", True)
@@ -122,6 +165,29 @@ class Seller:
             self.cookies.update(set_cookies(response))
             response = self.mtop_raw(api, data, ua=ua)
         return response.json()
+
+    def passport(self, path: str, form: dict[str, str] | None = None, method: str = "POST") -> dict[str, Any]:
+        """A passport call with the account's cookies; its Set-Cookie merged like the bots merge it."""
+        response = self.http.request(method, f"{self.urls['passport']}{path}", data=form,
+                                     headers={"Cookie": self.cookie_header, "User-Agent": UA},
+                                     verify=self.verify, timeout=10)
+        self.cookies.update(set_cookies(response))
+        return response.json()
+
+    def login_form(self) -> dict[str, str]:
+        """The hasLogin form of goofish-protocol.md §1.3."""
+        return {"hid": self.unb, "hsiz": self.cookies.get("cookie2", ""),
+                "_csrf_token": self.cookies.get("XSRF-TOKEN", ""), "deviceId": self.cookies.get("cna", ""),
+                **HAS_LOGIN_FORM}
+
+    def has_login(self) -> dict[str, Any]:
+        return self.passport("/newlogin/hasLogin.do?appName=xianyu&fromSite=77", self.login_form())
+
+    def silent_has_login(self) -> dict[str, Any]:
+        return self.passport(SILENT_HAS_LOGIN, method="GET")
+
+    def set_login_settings(self, status: str = "0") -> dict[str, Any]:
+        return self.passport("/newlogin/setLoginSettings.do", {**self.login_form(), "status": status})
 
     def token(self) -> str:
         answer = self.mtop(TOKEN_API, {"appKey": IM_APP_KEY, "deviceId": self.device_id})

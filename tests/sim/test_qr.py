@@ -2,50 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
-import requests
 
 from sim import qrcodes
-from sim.server import Simulator
-from tests.sim.simclient import Control, set_cookies
+from tests.sim.simclient import Control, Passport, set_cookies
 
 NEW_SELLER = "2200000000777"
-
-
-class Passport:
-    """A browser-less web client of the passport: the login page's form data, then generate and poll."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.base = sim.urls["passport"]
-        self.http = requests.Session()
-        page = self.http.get(f"{self.base}/mini_login.htm", params={"appName": "xianyu", "fromSite": "77"},
-                             timeout=5)
-        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-        match = re.search(r"window\.viewData\s*=\s*(\{.*?\});</script>", page.text)
-        assert match, page.text
-        self.form: dict[str, Any] = json.loads(match.group(1))["loginFormData"]
-        self.page_cookies = set_cookies(page)
-
-    def generate(self) -> dict[str, Any]:
-        answer = self.http.get(f"{self.base}/newlogin/qrcode/generate.do", params=self.form, timeout=5).json()
-        assert answer["hasError"] is False and answer["content"]["success"] is True
-        return answer["content"]["data"]
-
-    def query(self, code: dict[str, Any], ck: str | None = None) -> requests.Response:
-        form = {**self.form, "t": code["t"], "ck": code["ck"] if ck is None else ck}
-        return self.http.post(f"{self.base}/newlogin/qrcode/query.do", data=form, timeout=5)
-
-    def status(self, code: dict[str, Any]) -> str:
-        return self.query(code).json()["content"]["data"]["qrCodeStatus"]
-
-
-@pytest.fixture
-def passport(sim: Simulator) -> Passport:
-    return Passport(sim)
 
 
 def _act(control: Control, code: dict[str, Any], action: str, expect: int = 200, **extra: Any) -> dict[str, Any]:
@@ -64,7 +28,7 @@ def test_scan_then_confirm_logs_the_account_in_with_its_cookies(passport: Passpo
     assert set(code) >= {"t", "ck", "codeContent"} and isinstance(code["t"], int)
     assert code["codeContent"].startswith(passport.base) and "lgToken=" in code["codeContent"]
     assert passport.status(code) == "NEW"
-    assert control.get("qr")["codes"] == [{"t": str(code["t"]), "status": "NEW",
+    assert control.get("qr")["codes"] == [{"t": str(code["t"]), "status": "NEW", "face": None,
                                            "created_at_ms": control.get("qr")["codes"][0]["created_at_ms"]}]
     _act(control, code, "scan")
     assert passport.status(code) == "SCANED"
