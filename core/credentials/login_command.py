@@ -81,7 +81,7 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
     colour = out.isatty() and "NO_COLOR" not in os.environ
     try:
         jar = qr_login(client, TerminalView(account_id, picture, out, colour), policy)
-        store = Store(url)
+        store = Store(url, config.path.parent)
     except (LoginFailed, GoofishError) as exc:
         print(f"xianyu.py login: {account_id}: {exc}", file=sys.stderr)
         return EXIT_FAILED
