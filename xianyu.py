@@ -8,6 +8,7 @@ The command line (docs/contracts.md §3.1):
     python xianyu.py verify ACCOUNT [--config PATH] [--db URL] [--paste] [--wait S]  lift risk control by hand
     python xianyu.py login ACCOUNT [--config PATH] [--db URL] [--png PATH]        log in by scanning a QR code
     python xianyu.py stock import NAME FILE | stock count [NAME] | stock list   stock lists of codes
+    python xianyu.py rekey [--config PATH] [--db URL]                           rotate the key sealing cookies
 
 Exit codes: 0 on a clean stop, 2 on a configuration error (message on stderr, nothing started), also when
 another xianyu.py runs on the database or the database stayed unwritable for 60 s (XIANYU_DATABASE_WAIT_SECONDS).
@@ -85,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long to wait for a phone check the platform asks for (default 300)")
     login.set_defaults(func=cmd_login)
     _add_stock_parser(sub)
+
+    rekey = sub.add_parser("rekey", help="seal the stored cookies and tokens with a new key (the service stopped)")
+    _add_config_option(rekey)
+    rekey.add_argument("--db", metavar="URL", help="database URL (default: the config's)")
+    rekey.set_defaults(func=cmd_rekey)
     return parser
 
 
@@ -104,11 +110,13 @@ def _add_stock_parser(sub: argparse._SubParsersAction) -> None:
         action.set_defaults(func=func)
 
 
-def _stock_store(args: argparse.Namespace):
-    """(store, config or None); a config error only matters when it is needed for the database URL."""
+def _database_of(args: argparse.Namespace):
+    """(database URL, accounts.yml's folder, config or None) of a command with ``--config`` and ``--db``: a config
+    error only matters when the config is needed for the database URL (raises ConfigError then)."""
+    from pathlib import Path
+
     from core.config import load_config
     from core.errors import ConfigError
-    from storage import Store
 
     config = None
     try:
@@ -116,7 +124,15 @@ def _stock_store(args: argparse.Namespace):
     except ConfigError:
         if not args.db:
             raise
-    return Store(args.db or config.database), config
+    return args.db or config.database, Path(args.config).parent, config
+
+
+def _stock_store(args: argparse.Namespace):
+    """(store, config or None)."""
+    from storage import Store
+
+    url, config_dir, config = _database_of(args)
+    return Store(url, config_dir), config
 
 
 def _run_stock(args: argparse.Namespace, body) -> int:
@@ -223,7 +239,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _verify_failed("the demo marketplace runs inside the service; there is nothing to verify by hand",
                               EXIT_CONFIG)
     user_agent = account.user_agent or DEFAULT_UA
-    store = Store(args.db or config.database)
+    store = Store(args.db or config.database, config.path.parent)
     try:
         credentials = AccountCredentials(account.id, account.cookie, store, endpoints,
                                          CredentialSettings(user_agent, account.effective.http_timeout,
@@ -287,6 +303,37 @@ def _verify_account(args: argparse.Namespace, credentials: AccountCredentials, u
 def _verify_failed(message: str, code: int = EXIT_FAILED) -> int:
     print(f"xianyu.py verify: {message}", file=sys.stderr)
     return code
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    """Rotate the key sealing the stored cookies and tokens (README, "Secrets at rest"). It takes the instance
+    lock: a running service seals with the old key, and must not start while the rows change keys."""
+    from core.clock import now_ms
+    from core.errors import ConfigError
+    from storage import NEW_KEY_ENV, DatabaseInUse, StorageError, claim, rekey
+
+    try:
+        url, config_dir, _config = _database_of(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        lock = claim(url, now_ms())
+        try:
+            done = rekey(url, config_dir)
+        finally:
+            lock.release()
+    except StorageError as exc:
+        hint = ": stop it first" if isinstance(exc, DatabaseInUse) else ""
+        print(f"xianyu.py rekey: {exc}{hint}", file=sys.stderr)
+        return EXIT_CONFIG
+    if done.backup is None:
+        print(f"re-sealed {done.accounts} account(s) with the key in {NEW_KEY_ENV}: set XIANYU_SECRET_KEY to it "
+              "before the next start (the old key opens none of them now)")
+    else:
+        print(f"re-sealed {done.accounts} account(s) with a new key in {done.source.path}; the previous key is in "
+              f"{done.backup}: database backups taken before now need it (keep it with them, else delete it)")
+    return EXIT_OK
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from core.backoff import Backoff
 from core.config import Config, load_config
@@ -62,7 +63,7 @@ def run(config_path: str, db_url: str | None = None, headless: bool = True, log_
     try:
         # Before any signal handler: Ctrl+C or SIGTERM end the wait at once, with nothing started.
         patience = DATABASE_WAIT_SECONDS if database_patience is None else database_patience
-        database = wait_for_database(url, patience, fresh=platform.scratch and url == DEMO_DB_URL)
+        database = wait_for_database(url, config.path.parent, patience, fresh=platform.scratch and url == DEMO_DB_URL)
     except StorageError as exc:
         platform.close()
         print(refusal(exc), file=sys.stderr)
@@ -86,7 +87,8 @@ def run(config_path: str, db_url: str | None = None, headless: bool = True, log_
         return EXIT_CONFIG
 
 
-def wait_for_database(url: str, patience: float, *, fresh: bool = False) -> OpenedDatabase | None:
+def wait_for_database(url: str, config_dir: Path, patience: float, *,
+                      fresh: bool = False) -> OpenedDatabase | None:
     """The database opened for the service (its instance lock held, one write gone through), or None when it
     stayed unreachable or unwritable (PostgreSQL down, a read-only file, a full disk) for ``patience`` s: one
     line when the wait begins, retries with backoff, one line at the end. Another service on it raises
@@ -96,7 +98,7 @@ def wait_for_database(url: str, patience: float, *, fresh: bool = False) -> Open
     attempt = 0
     while True:
         try:
-            database = open_database(url, fresh=fresh)
+            database = open_database(url, config_dir, fresh=fresh)
         except DatabaseUnavailable as exc:
             attempt += 1
             left = deadline - time.monotonic()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import unquote
 
 from core import events as ev
@@ -93,7 +94,7 @@ class Service:
         # sharing one PostgreSQL database by leases, is to skip it here), and only a writable one.
         if self.store is None:
             self._instance, self.store = open_database(
-                self.db_url, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
+                self.db_url, self.config.path.parent, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
         store = self.store
         self.jobs = Jobs()
         self._refresh_rules(self.config)
@@ -311,9 +312,10 @@ def renewal_policy(settings: Settings) -> RenewalPolicy:
                          warn_before_days=settings.login_warn_days)
 
 
-def open_database(url: str, *, fresh: bool = False) -> OpenedDatabase:
+def open_database(url: str, config_dir: Path, *, fresh: bool = False) -> OpenedDatabase:
     """The database's instance lock and the opened store, once one small write went through; ``fresh`` (the
-    demo's own SQLite file) deletes what an earlier run left there first, once the lock is ours.
+    demo's own SQLite file) deletes what an earlier run left there first, once the lock is ours. ``config_dir``
+    (accounts.yml's folder) holds a PostgreSQL database's key file.
 
     Raises DatabaseInUse (another ``xianyu.py`` holds the database), DatabaseUnavailable (it cannot be reached
     or written now: xianyu.py waits for it before it starts the service) or StorageError (it never will)."""
@@ -323,7 +325,7 @@ def open_database(url: str, *, fresh: bool = False) -> OpenedDatabase:
             discard_sqlite(url)
             log.info("demo database %s started afresh (the demo marketplace forgot the last run)",
                      shown_database(url))
-        store = Store(url)
+        store = Store(url, config_dir)
         try:
             store.check_writable(now_ms())
         except BaseException:

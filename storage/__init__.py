@@ -1,8 +1,8 @@
 """Persistence for the service: the tables, the engine, and `Store`, the only place that speaks SQL.
 
 Owns: the schema (models.py) and its migrations, the engine and its transactions (engine.py, database.py,
-driver.py), and one store per kind of data (accounts, messages, replies, chats, items, orders, stock), composed
-by `Store`. It stores; it never decides (reply decisions and the order state machine are core's), calls back into
+driver.py), one store per kind of data (accounts, messages, replies, chats, items, orders, stock), composed
+by `Store`, and the sealing of cookies and tokens at rest (keys.py, sealing.py, rekey.py). It stores; it never decides (reply decisions and the order state machine are core's), calls back into
 core or writes user-facing text. It may import sqlmodel/SQLAlchemy and the driver, nothing of core, tui or sim.
 
 Usage::
@@ -14,8 +14,9 @@ Usage::
 """
 
 from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL, discard_sqlite, open_engine, sqlite_file
-from storage.errors import DatabaseInUse, DatabaseUnavailable, StorageError, shown_database
+from storage.errors import DatabaseInUse, DatabaseUnavailable, SecretKeyError, StorageError, shown_database
 from storage.instance import InstanceLock, claim
+from storage.keys import KEY_ENV, KEY_FILE, NEW_KEY_ENV
 from storage.messages import Inbound, RecordableVerdict, Recorded
 from storage.models import (
     AccountRecord,
@@ -35,6 +36,7 @@ from storage.models import (
     StockCode,
 )
 from storage.orders import OrderStore, OrderTx
+from storage.rekey import Rekeyed, rekey
 from storage.store import Store
 
 __all__ = [
@@ -50,6 +52,9 @@ __all__ = [
     "Inbound",
     "InboundMessage",
     "InstanceLock",
+    "KEY_ENV",
+    "KEY_FILE",
+    "NEW_KEY_ENV",
     "ItemCache",
     "OrderRecord",
     "OrderStore",
@@ -57,9 +62,11 @@ __all__ = [
     "OrderTx",
     "RecordableVerdict",
     "Recorded",
+    "Rekeyed",
     "Reply",
     "ReplyOnce",
     "ReplyStatus",
+    "SecretKeyError",
     "SeenMessage",
     "StockAlert",
     "StockCode",
@@ -68,6 +75,7 @@ __all__ = [
     "claim",
     "discard_sqlite",
     "open_engine",
+    "rekey",
     "shown_database",
     "sqlite_file",
 ]

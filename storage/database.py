@@ -28,7 +28,7 @@ from sqlmodel import Session as OrmSession
 
 from storage.driver import DriverWriter
 from storage.engine import for_writes, open_engine, reason_of
-from storage.errors import DatabaseUnavailable, StorageError, mask_url
+from storage.errors import DatabaseUnavailable, StorageError, first_line, mask_url
 from storage.statements import Statements
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,27 @@ class Database:
     def write(self) -> Iterator[Connection]:
         with self._write_gate, self.transaction(self._writer) as conn:
             yield conn
+
+    def scrub(self) -> None:
+        """Rewrite the stored pages so none keeps a value that was overwritten (the plain cookies the migration
+        sealed, the values a rekey sealed anew): SQLite VACUUMs and empties its WAL; PostgreSQL rewrites the
+        accounts' table (its dead row versions would keep them until reused)."""
+        raw = self.engine.raw_connection()  # VACUUM runs outside a transaction, so beside SQLAlchemy's
+        try:
+            if self.dialect == "sqlite":
+                raw.cursor().execute("VACUUM")  # the connection is in autocommit (engine.py)
+            else:
+                raw.driver_connection.autocommit = True
+                try:
+                    raw.cursor().execute("VACUUM FULL account_state")
+                finally:
+                    raw.driver_connection.autocommit = False
+        except self.engine.dialect.loaded_dbapi.Error as exc:  # the driver's own, raw: no SQLAlchemy wrapping here
+            raise StorageError(f"{mask_url(self.url)}: {first_line(exc)}") from exc
+        finally:
+            raw.close()
+        if self.dialect == "sqlite":
+            self._checkpoint("TRUNCATE")
 
     def refuse_writes(self, reason: str) -> None:
         """From now on every `fast.run` raises DatabaseUnavailable(reason) (see Store.refuse_writes)."""

@@ -112,6 +112,19 @@ def sqlite_file(url: URL | str) -> Path | None:
     return Path(name)
 
 
+def sqlite_path(url: URL | str) -> Path | None:
+    """The file a SQLite URL names, a URI filename's (``file:PATH?mode=ro&uri=true``) too; None for another
+    database and in-memory SQLite."""
+    if isinstance(url, str):
+        url = _parse(url)
+    name = url.database or ""
+    if url.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return None
+    if name.startswith("file:"):  # a URI filename: the path is in it, plus options
+        name = name[len("file:"):].split("?", 1)[0]
+    return Path(name)
+
+
 def _parse(url: str) -> URL:
     try:
         return make_url(url)

@@ -4,7 +4,9 @@ The tree::
 
     StorageError                  a query failed, or the database URL is not one we support
     ├── DatabaseUnavailable(url)  cannot connect, the file cannot be opened, or the database stayed locked
-    └── DatabaseInUse(url)        another service process holds this database's instance lock
+    ├── DatabaseInUse(url)        another service process holds this database's instance lock
+    └── SecretKeyError(source)    the key sealing cookies and tokens is malformed, missing, readable by others,
+                                  or not the one this database was sealed with
 
 Messages name the database with its password masked and never carry row values: the engine is created with
 `hide_parameters=True`, so not even a chained SQLAlchemy error can print a cookie jar or an access token.
@@ -37,6 +39,16 @@ class DatabaseInUse(StorageError):
         self.url = mask_url(url)
         self.holder = holder  # "pid 4242 on host-a", or what is known of it
         super().__init__(f"another xianyu.py ({holder}) uses {shown_database(url)}")
+
+
+class SecretKeyError(StorageError):
+    """The key that seals cookies and tokens (storage/keys.py) cannot be used. ``source`` names where it came
+    from (``XIANYU_SECRET_KEY`` or ``key file PATH``); the message never carries a key."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
 
 
 def shown_database(url: str) -> str:

@@ -10,7 +10,8 @@ Both are the operating system's or the server's: a process killed with ``kill -9
 descriptors or its connection, so nothing stale is ever left to clean up.
 
 The lock is the process's: services inside one process (tests, benchmarks) share it, counted. Only the service
-takes it: the other commands (``check`` and ``decode`` open no database; ``stock`` and ``verify`` make short
+and ``rekey`` (which re-seals every row and must not race a service writing with the old key) take it: the other
+commands (``check`` and ``decode`` open no database; ``stock`` and ``verify`` make short
 writes a running service is built to see) run beside a service. A fleet (issue 17: instances sharing one
 PostgreSQL database, the accounts divided by leases) is to skip this lock; it is the single-instance case.
 """
@@ -30,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
 
-from storage.engine import reason_of
+from storage.engine import reason_of, sqlite_path
 from storage.errors import DatabaseInUse, DatabaseUnavailable, StorageError, mask_url
 from storage.files import FILE_MODE, private_dir
 
@@ -91,10 +92,8 @@ def _locker(url: str, started_at_ms: int) -> tuple[str, Callable[[], InstanceLoc
         raise StorageError(f"invalid database URL {mask_url(url)}") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        database = parsed.database or ""
-        if database.startswith("file:"):  # a URI filename: the path is in it, plus options
-            database = database[len("file:"):].split("?", 1)[0]
-        path = Path(database + LOCK_SUFFIX)
+        database = sqlite_path(parsed) or Path("")
+        path = database.with_name(database.name + LOCK_SUFFIX)
         return os.path.realpath(path), lambda: _claim_file(path, url)
     if backend == "postgresql":
         return (f"postgresql://{parsed.host}:{parsed.port}/{parsed.database}",

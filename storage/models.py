@@ -9,7 +9,8 @@ Conventions:
   a buyer message's decisions `core/replies/verdict.py`); storage only compares them with values it is given.
   The two lifecycles storage carries out itself are its own: a reply row's (`ReplyStatus`) and a stock code's
   (`CodeState`).
-- `AccountRecord` holds a cookie jar and an access token: its repr masks both, so a logged row leaks nothing.
+- `AccountRecord` holds a cookie jar and an access token, sealed in the database (AccountStore seals and opens
+  them) and plain in the row objects callers get: its repr masks both, so a logged row leaks nothing.
 """
 
 from __future__ import annotations

@@ -16,25 +16,31 @@ database failure. Wrong arguments (an unknown field, an unknown reply status) ra
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
-from storage.accounts import AccountStore
+from storage.accounts import AccountStore, any_sealed
 from storage.chats import ChatStore
 from storage.database import Database
-from storage.engine import sqlite_file
-from storage.errors import mask_url
+from storage.engine import sqlite_file, sqlite_path
+from storage.errors import SecretKeyError, mask_url
 from storage.files import FileIdentity
 from storage.instance import note_holder
 from storage.items import ItemStore
+from storage.keys import KEY_FILE, KeySource, key_source
 from storage.messages import MessageStore
 from storage.models import ChatPause, InboundMessage, Reply, SeenMessage
 from storage.orders import OrderStore
 from storage.replies import ReplyStore
+from storage.sealing import Sealer
 from storage.stock import StockStore
+
+log = logging.getLogger(__name__)
 
 # Cleanup deletes in chunks of this many rows, one transaction each, so SQLite's single write lock is never held
 # long enough to make message handling wait (a day of 200 messages/s is 17 million rows).
@@ -42,12 +48,27 @@ _CLEANUP_CHUNK = 5_000
 
 
 class Store:
-    """The service's database. `Store(url)` opens (and if needed creates and migrates) it; `close()` releases it."""
+    """The service's database. `Store(url)` opens (and if needed creates and migrates) it; `close()` releases it.
 
-    def __init__(self, url: str) -> None:
+    ``config_dir``, the folder of accounts.yml, is where a PostgreSQL database's key file lives (keys.py); a
+    SQLite database's is beside the file. Opening checks that the key opens every sealed value (SecretKeyError,
+    nothing written, when it does not) and seals the values of rows written before encryption."""
+
+    def __init__(self, url: str, config_dir: Path | None = None) -> None:
         self.url = url
         self.db = Database(url)
-        self.accounts = AccountStore(self.db)
+        try:
+            self.keys = key_source(sqlite_path(self.db.engine.url), config_dir)
+            self.accounts = AccountStore(self.db, _sealer(self.db, self.keys))
+            sealed = self.accounts.seal_plaintext()
+            if sealed:
+                self.db.scrub()
+        except BaseException:
+            self.db.close()
+            raise
+        if sealed:
+            log.info("database %s: sealed the cookies and tokens of %d account(s) stored in plain text",
+                     mask_url(url), sealed)
         self.messages = MessageStore(self.db)
         self.replies = ReplyStore(self.db)
         self.chats = ChatStore(self.db)
@@ -122,3 +143,20 @@ class Store:
             if count < _CLEANUP_CHUNK:
                 return deleted
 
+
+def _sealer(db: Database, source: KeySource) -> Sealer:
+    """The database's sealer: its key, created with the key file at the first run; a missing key file for a
+    database with sealed values is an error (a new key would open none of them)."""
+    keys = source.read()
+    if keys is None:
+        if any_sealed(db):
+            raise SecretKeyError(source.shown, "missing, and this database's cookies and tokens are sealed with a "
+                                               "key: restore the key file from your backup (or set XIANYU_SECRET_KEY "
+                                               "to the key); nothing was changed")
+        keys = [source.create()]
+        log.info("created the %s (back it up with the database: the database is useless without it)",
+                 source.shown)
+    if len(keys) > 1:
+        log.warning("%s: a key rotation was interrupted (%s.new is there): run python xianyu.py rekey to finish it",
+                    source.shown, KEY_FILE)
+    return Sealer(keys, source.shown)

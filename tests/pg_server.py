@@ -28,6 +28,12 @@ _OS_USER = "postgres"
 _SERVER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
 
 
+# The key sealing cookies and tokens in tests on PostgreSQL, given as XIANYU_SECRET_KEY (the fixtures set it): one
+# server's database serves many tests, each with a folder (and so a key file) of its own, as instances sharing a
+# database share one key. Made once with Fernet.generate_key(); it seals test cookies only.
+SECRET_KEY = "q4rZ0cJmS6jvE0Xf2xg0yq0D9m9dFvUXwYQk1mJ6b2s="
+
+
 class PostgresNotInstalled(RuntimeError):
     """initdb / pg_ctl are not on this machine."""
 

@@ -98,7 +98,7 @@ def _log_in(config: Config, platform: Platform, account_id: str, db_url: str | N
     try:
         jar = qr_login(client, TerminalView(account_id, picture, out, colour), policy,
                        shown=lambda code: platform.phone(account_id, code.t))
-        store = Store(url)
+        store = Store(url, config.path.parent)
     except (LoginFailed, GoofishError) as exc:
         print(f"xianyu.py login: {account_id}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -1,5 +1,6 @@
 """`Credentials`: the one owner of every account's login — where its cookie jar comes from, what a pasted cookie
-does to it, and whether it changed outside this process. QR login and encryption at rest change this package only.
+does to it, and whether it changed outside this process. Encryption at rest is storage's (AccountStore seals on write and opens on
+read), so nothing here sees a sealed value.
 
 A running account's jar, device id and token are its `AccountCredentials` (account.py), opened here; while the
 account is stopped, this owner edits the stored jar directly (a pasted cookie), so no running session writes an

@@ -3,5 +3,5 @@ running Services) and the storage fixtures (every storage test on a SQLite file 
 
 from __future__ import annotations
 
-from tests.service.conftest import env, make_env, postgres_url  # noqa: F401  (fixtures, re-exported)
+from tests.service.conftest import env, make_env, postgres_server, postgres_url  # noqa: F401  (fixtures, re-exported)
 from tests.storage.conftest import clean_postgres_url, db_url, store  # noqa: F401

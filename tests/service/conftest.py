@@ -24,6 +24,7 @@ import pytest
 from core.config import load_config
 from core.service import Service
 from sim.server import Simulator, start
+from storage import KEY_ENV
 from tests import pg_server
 from tests.service.child import Child
 from tests.service.support import Recorder, SimControl, snapshot_state, wait_until, write_config
@@ -169,8 +170,16 @@ def make_env(tmp_path: Path) -> Iterator[Any]:
         yield make
 
 
+@pytest.fixture
+def postgres_url(postgres_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session server's database, with the tests' key (pg_server.SECRET_KEY) in XIANYU_SECRET_KEY for this
+    process and the services it starts: the tests share the database, not a folder for a key file."""
+    monkeypatch.setenv(KEY_ENV, pg_server.SECRET_KEY)
+    return postgres_server
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """A throw-away PostgreSQL server for this test session (tests/pg_server.py), as tests/storage uses it:
     missing server binaries fail the run with the package to install; XIANYU_SKIP_PG=1 skips instead."""
     if os.environ.get("XIANYU_SKIP_PG") == "1":

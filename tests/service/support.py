@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -165,6 +165,29 @@ def write_config(path: Path, urls: dict[str, str], accounts: Iterable[dict[str, 
     scratch.write_text(text, encoding="utf-8")
     scratch.replace(path)
     return path
+
+
+def leaked(secrets: Mapping[str, str], places: Mapping[str, str | bytes]) -> list[str]:
+    """"NAME in PLACE" for every secret found in a place (text, or raw bytes such as a database file). Names
+    only: an assertion on this list never prints a secret, as ``assert value not in blob`` would on failure."""
+    found = []
+    for where, content in places.items():
+        for name, value in secrets.items():
+            needle = value.encode() if isinstance(content, bytes) else value
+            if needle in content:
+                found.append(f"{name} in {where}")
+    return found
+
+
+# The cookie that is no secret: ``unb`` is the seller's user id, which every chat's ids and messages carry.
+PUBLIC_COOKIES = frozenset({"unb"})
+
+
+def cookie_secrets(cookie: str, prefix: str) -> dict[str, str]:
+    """A Cookie header's secret values of 8 characters or more (shorter ones, like a flag "1", would match by
+    chance), named ``PREFIX.cookie-name``."""
+    pairs = (part.strip().split("=", 1) for part in cookie.split(";") if "=" in part)
+    return {f"{prefix}.{name}": value for name, value in pairs if len(value) >= 8 and name not in PUBLIC_COOKIES}
 
 
 # --------------------------------------------------------------------------------------------- events

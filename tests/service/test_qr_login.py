@@ -10,7 +10,6 @@ exit 1 and nothing stored. No cookie value reaches the command's output.
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,9 +19,10 @@ from typing import Any
 import yaml
 
 from core.goofish.cookies import CookieJar
+from storage import Store
 from tests.service.child import ROOT, Child
 from tests.service.conftest import BUYER, Env
-from tests.service.support import wait_until
+from tests.service.support import leaked, wait_until
 
 NEW_UNB = "2200000000555"
 NICK = "小王的店"
@@ -55,9 +55,9 @@ def _stored_jar(env: Env, account_id: str) -> CookieJar | None:
     """The account's stored jar; None when there is none (or no database yet: a failed login opens none)."""
     if not (env.dir / "x.db").exists():
         return None
-    with sqlite3.connect(f"file:{env.dir / 'x.db'}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT cookie_jar FROM account_state WHERE account_id = ?", (account_id,)).fetchone()
-    return CookieJar.parse(row[0]) if row and row[0] else None
+    with Store(f"sqlite:///{env.dir / 'x.db'}") as store:  # the jar is sealed in the file: the store opens it
+        row = store.accounts.get(account_id)
+    return CookieJar.parse(row.cookie_jar) if row and row.cookie_jar else None
 
 
 def _scan_and_confirm(env: Env, t: str, unb: str = NEW_UNB, nick: str = NICK) -> None:
@@ -68,9 +68,8 @@ def _scan_and_confirm(env: Env, t: str, unb: str = NEW_UNB, nick: str = NICK) ->
 
 
 def _secrets_absent(env: Env, jar: CookieJar, *texts: str) -> None:
-    values = [v for _, v in jar.items() if len(v) >= 8]
-    for text in texts:
-        assert not [v for v in values if v in text], "a cookie value in the output"
+    values = {f"cookie {name}": v for name, v in jar.items() if len(v) >= 8}
+    assert leaked(values, {f"output {n}": text for n, text in enumerate(texts)}) == []
 
 
 def test_a_new_account_logs_in_by_qr_and_the_running_service_starts_it(env: Env, children: list[Child]) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import SQLModel
 
-from storage import Store, open_engine
+from storage import KEY_ENV, Store, open_engine
 from tests import pg_server
 
 
@@ -31,8 +31,10 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def clean_postgres_url(postgres_url: str) -> Iterator[str]:
-    """The session server's database, left with no tables: one database serves every test."""
+def clean_postgres_url(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The session server's database, left with no tables: one database serves every test, with the tests' key
+    (pg_server.SECRET_KEY) in XIANYU_SECRET_KEY, for this process and the ones it starts."""
+    monkeypatch.setenv(KEY_ENV, pg_server.SECRET_KEY)
     yield postgres_url
     engine = open_engine(postgres_url)
     try:

@@ -62,7 +62,8 @@ def test_a_new_data_directory_is_0700_and_every_file_0600_whatever_the_umask(tmp
             lock.release()
     assert _mode(data) == 0o700
     # -wal and -shm are SQLite's own: it gives them the main file's bits (umask or not).
-    assert modes == {"xianyu.db": 0o600, "xianyu.db-wal": 0o600, "xianyu.db-shm": 0o600, "xianyu.db.lock": 0o600}
+    assert modes == {"xianyu.db": 0o600, "xianyu.db-wal": 0o600, "xianyu.db-shm": 0o600, "xianyu.db.lock": 0o600,
+                     "secret.key": 0o600}
 
 
 def test_an_existing_directory_keeps_its_mode(tmp_path: Path) -> None:
@@ -115,6 +116,7 @@ def test_a_0400_database_file_is_not_writable(tmp_path: Path) -> None:
             return
         os.chown(home, NOBODY, NOBODY)
         os.chown(db, NOBODY, NOBODY)
+        os.chown(home / "secret.key", NOBODY, NOBODY)  # the key goes with the database
         assert _as_nobody(lambda: _refused_as_readonly(db)) == "readonly"
     finally:
         shutil.rmtree(home, ignore_errors=True)
