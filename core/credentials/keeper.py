@@ -31,6 +31,7 @@ from core.credentials.renewal import (
 from core.goofish.errors import GoofishError
 
 log = logging.getLogger(__name__)
+_DEAD = frozenset({CredentialState.SESSION_EXPIRED, CredentialState.LONG_LOGIN_EXPIRED})
 
 
 def time_left(left_ms: int) -> str:
@@ -85,6 +86,8 @@ class LoginKeeper:
         before: LoginHealth = credentials.health
         failures = 0 if result is not None and result.ok else before.failures + 1
         state = result.state if result is not None else before.state
+        if session.state == ev.AccountState.ONLINE and state in _DEAD:
+            state = CredentialState.HEALTHY  # it still works: the session loop says so when it stops working
         until = credentials.login_until_ms
         left = until - now if until is not None else None
         soon = left is not None and left < self.policy.warn_before_days * DAY_MS

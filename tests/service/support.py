@@ -130,6 +130,13 @@ class SimControl:
         """What the seller does in the app to code ``t``: scan, confirm (unb, nick), cancel, expire, phone_check."""
         self._post("/qr", {"t": t, "action": action, **extra})
 
+    def advance(self, ms: int) -> int:
+        """Move the simulator's clock forward; its time now (epoch ms)."""
+        return self._post("/clock", {"advance_ms": ms})["now_ms"]
+
+    def now_ms(self) -> int:
+        return self._get("/clock")["now_ms"]
+
     def account_state(self, unb: str) -> dict[str, Any]:
         return self.state()[unb]
 

@@ -141,7 +141,8 @@ def test_an_account_waiting_for_a_login_restarts_on_the_new_one(make_env: Any, c
     children.append(service)
     unb = env.unb("shop-b")
     wait_until(lambda: env.ctl.online(unb), 20, service.log)
-    env.ctl.fault(unb, "session_expired", 3)  # the token call, hasLogin, the silent login: dead
+    env.ctl.fault(unb, "session_expired", 1)  # the token call; then hasLogin and the silent login say no:
+    env.ctl.fault(unb, "renewal_fail", 2)     # the login is dead
     env.ctl.fault(unb, "disconnect", 1)
     wait_until(lambda: service.has("login_required"), 20, service.log)
     login = Login(env, "shop-b")
@@ -198,10 +199,31 @@ def test_a_phone_check_shows_its_page_once_and_waits_without_new_codes(env: Env)
     env.ctl.qr(t, "phone_check")
     _scan_and_confirm(env, t)
     code, out, err = login.finish()
-    assert code == 1 and "phone check was not completed within 3 s" in err
+    assert code == 1 and "face check was not completed within 3 s" in err
     assert out.count("wants a check on the phone") == 1 and "/iv/remote/mini/request.htm" in out
+    assert out.count("asks for a face check: scan this second code") == 1
     assert len(env.ctl.qr_codes()) == 1, "no new codes while a phone check is pending"
     assert _stored_jar(env, "shop-b") is None
+
+
+def test_the_face_check_is_followed_to_its_second_code_and_logs_in_only_once_it_is_confirmed(env: Env) -> None:
+    env.write([])
+    login = Login(env, "shop-b")
+    t = login.code()
+    env.ctl.qr(t, "phone_check")
+    _scan_and_confirm(env, t)
+    wait_until(lambda: env.ctl.qr_codes()[-1]["face"] == "NEW", 10)
+    time.sleep(1.2)  # the command polls the face check (NEW) before the phone gets to it
+    env.ctl.qr(t, "face_scan")
+    assert _stored_jar(env, "shop-b") is None, "no login before the face check is confirmed"
+    time.sleep(1.2)
+    env.ctl.qr(t, "face_confirm")
+    code, out, err = login.finish()
+    assert code == 0, err
+    assert "face check: follow the steps on the phone" in out and "face check passed" in out
+    jar = _stored_jar(env, "shop-b")
+    assert jar is not None and jar.unb == NEW_UNB
+    assert len(env.ctl.qr_codes()) == 1, "one code: the check was followed, never restarted"
 
 
 def test_a_config_error_exits_2_and_an_unusable_id_too(env: Env, tmp_path: Path) -> None:

@@ -96,7 +96,8 @@ def test_log_in_again_brings_a_parked_account_back_and_only_it_restarts(make_env
     env: Env = make_env(token_ttl=60)  # every reconnect calls the token API: the dead login shows there
     run = env.start([env.seller("shop-a", default_reply=REPLY), env.seller("shop-b")])
     unb = env.unb("shop-a")
-    env.ctl.fault(unb, "session_expired", 3)  # the token call, hasLogin, the silent login: dead
+    env.ctl.fault(unb, "session_expired", 1)  # the token call; then hasLogin and the silent login say no:
+    env.ctl.fault(unb, "renewal_fail", 2)     # the login is dead
     env.ctl.fault(unb, "disconnect", 1)
     wait_until(lambda: run.state("shop-a") == ev.AccountState.LOGIN_REQUIRED, 20)
     shop_b_online = len(run.events.of(ev.StateChanged, "shop-b", state=ev.AccountState.ONLINE))
