@@ -17,7 +17,6 @@ import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import unquote
 
 from core import events as ev
 from core.clock import now_ms
@@ -25,7 +24,7 @@ from core.config import AccountConfig, Config, ConfigWatcher, DeliveryRule, Sett
 from core.config.append import add_account
 from core.config.checks import name_problem
 from core.credentials.keeper import LoginKeeper
-from core.credentials.login import passport_for
+from core.credentials.login import login_nick, passport_for
 from core.credentials.login_run import LoginProgress, LoginRun
 from core.credentials.owner import Credentials
 from core.credentials.renewal import RenewalPolicy
@@ -197,7 +196,7 @@ class Service:
         running = self._logins.get(account_id)
         if running is not None and not running.progress().finished:
             return running
-        known = next((a for a in self.config.accounts if a.id == account_id), None)
+        known = self.config.find(account_id)
         client = passport_for(self.platform.endpoints, known or AccountConfig(id=account_id))
         phone = self.platform.phone
         run = LoginRun(account_id, client, lambda jar: self._logged_in(account_id, jar),
@@ -218,8 +217,8 @@ class Service:
         """A login's thread: store the confirmed login and (re)start the account on it; the line the screen ends
         on."""
         assert self.manager is not None and self.credentials is not None
-        known = next((a for a in self.config.accounts if a.id == account_id), None)
-        nick = unquote(jar.get("tracknick") or "").strip()
+        known = self.config.find(account_id)
+        nick = login_nick(jar)
         who = f"logged in as {inert(nick) or '?'} (unb {mask(jar.unb)})"
         if known is None:
             self.credentials.store_login(AccountConfig(id=account_id), jar)

@@ -275,7 +275,11 @@ class Config:
     accounts: tuple[AccountConfig, ...] = ()
 
     def account(self, account_id: str) -> AccountConfig:
-        for account in self.accounts:
-            if account.id == account_id:
-                return account
-        raise KeyError(account_id)
+        account = self.find(account_id)
+        if account is None:
+            raise KeyError(account_id)
+        return account
+
+    def find(self, account_id: str) -> AccountConfig | None:
+        """The account with this id, or None (a login for an id the file does not hold yet)."""
+        return next((account for account in self.accounts if account.id == account_id), None)

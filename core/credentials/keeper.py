@@ -51,9 +51,9 @@ class LoginKeeper:
         self._due: dict[str, int] = {}
         self._lock = threading.Lock()  # one renewal at a time, whoever asks (the job, a test, the dashboard)
 
-    def tick(self) -> str | None:
+    def tick(self, now: int | None = None) -> str | None:
         """The scheduler's job: renew the one online account most overdue, if any is; its id."""
-        now = self._clock()
+        now = self._clock() if now is None else now
         online = {s.account_id: s for s in self._sessions() if s.state == ev.AccountState.ONLINE}
         every_ms = self.policy.every_seconds * 1000
         for account_id in online:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import unquote
 
 from core.config import AccountConfig
 from core.errors import LoginFailed
@@ -39,6 +40,11 @@ STATUS_TEXT = {"NEW": "waiting for the scan", "SCANED": "scanned: confirm the lo
                "CONFIRMED": "confirmed", "EXPIRED": "the code expired", "CANCELED": "cancelled in the app",
                "FACE_NEW": "face check: scan the second code with the Xianyu app",
                "FACE_SCANED": "face check: follow the steps on the phone", "FACE_CONFIRMED": "face check passed"}
+
+
+def login_nick(jar: CookieJar) -> str:
+    """The seller's nick the login brought (``tracknick``), as the app shows it ("" when absent)."""
+    return unquote(jar.get("tracknick") or "").strip()
 
 
 def passport_for(endpoints: Endpoints, account: AccountConfig) -> PassportQr:

@@ -15,16 +15,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import unquote
 
 from core.config import AccountConfig, Config, load_config
 from core.config.append import add_account
 from core.config.checks import name_problem
-from core.credentials.login import DEFAULT_POLICY, STATUS_TEXT, LoginPolicy, passport_for, qr_login
+from core.credentials.login import (
+    DEFAULT_POLICY,
+    STATUS_TEXT,
+    LoginPolicy,
+    login_nick,
+    passport_for,
+    qr_login,
+)
 from core.credentials.owner import Credentials
 from core.credentials.qrimage import terminal_lines, write_png
 from core.errors import ConfigError, LoginFailed, PlatformError
-from core.goofish.cookies import CookieJar, mask
+from core.goofish.cookies import mask
 from core.goofish.errors import GoofishError
 from core.goofish.passport import QrCode
 from core.platform import Platform, configured_platform
@@ -89,7 +95,7 @@ def run_login(config_path: str, account_id: str, db_url: str | None, png: str | 
 
 def _log_in(config: Config, platform: Platform, account_id: str, db_url: str | None, png: str | None,
             out: TextIO, policy: LoginPolicy) -> int:
-    known = next((a for a in config.accounts if a.id == account_id), None)
+    known = config.find(account_id)
     account = known or AccountConfig(id=account_id)
     url = db_url or config.database
     picture = Path(png) if png else _beside_database(url, config) / f"login-{account_id}.png"
@@ -114,16 +120,12 @@ def _log_in(config: Config, platform: Platform, account_id: str, db_url: str | N
         return EXIT_FAILED
     finally:
         store.close()
-    nick = _nick(jar)
+    nick = login_nick(jar)
     if known is None:
         add_account(config.path, account_id, nick or account_id)
     print(f"{account_id}: logged in as {nick or '?'} (unb {mask(jar.unb)})"
           + ("" if known else f"; added to {config.path}"), file=out, flush=True)
     return EXIT_OK
-
-
-def _nick(jar: CookieJar) -> str:
-    return unquote(jar.get("tracknick") or "").strip()
 
 
 def _beside_database(url: str, config: Config) -> Path:

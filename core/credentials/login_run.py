@@ -63,9 +63,6 @@ class LoginRun:
         """Stop polling (the seller closed the screen); a login being saved still finishes."""
         self._cancelled.set()
 
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
     # -- the thread -----------------------------------------------------------------------------------------
 
     def _run(self) -> None:

@@ -184,16 +184,18 @@ class ImSession:
     def _revived(self) -> bool:
         """A new session from the long login, when ``sdkSilent`` allows one now; the login's health either way."""
         credentials = self.credentials
-        tired = fatigued_until(credentials.jar, now_ms())
+        # Only a refused silent login means the long login is gone; "not yet" (sdkSilent) or no answer is asked
+        # again later.
+        later = fatigued_until(credentials.jar, now_ms()) is not None
         try:
-            if tired is None and credentials.revive():
+            if not later and credentials.revive():
                 log.info("%s: the session had ended; a new one came from the long login", self.account_id)
                 credentials.health = LoginHealth(CredentialState.HEALTHY, 0, "silentHasLogin: new session")
                 return True
         except (GoofishError, OSError) as exc:
             log.info("%s: the silent login failed (%s)", self.account_id, _describe(exc))
-            tired = now_ms() + int(RISK_RETRY * 1000)  # cannot tell: asked again later, as for sdkSilent
-        state = CredentialState.SESSION_EXPIRED if tired is not None else CredentialState.LONG_LOGIN_EXPIRED
+            later = True
+        state = CredentialState.SESSION_EXPIRED if later else CredentialState.LONG_LOGIN_EXPIRED
         credentials.health = LoginHealth(state, credentials.health.failures, "hasLogin: session gone")
         return False
 
