@@ -24,8 +24,14 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 
 def _main_process(profile: Path) -> psutil.Process:
-    [main] = [p for p in browser_mod._processes_using(str(profile))
-              if not any(arg.startswith("--type=") for arg in p.cmdline())]
+    """The browser's root: the one process whose parent is outside its tree.
+
+    Not "the one without ``--type=``": a helper caught between fork and exec still carries the main
+    process's command line (seen once in CI as two matches).
+    """
+    tree = browser_mod._processes_using(str(profile))
+    pids = {p.pid for p in tree}
+    [main] = [p for p in tree if p.ppid() not in pids]
     return main
 
 
