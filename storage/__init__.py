@@ -1,7 +1,7 @@
 """Persistence for the service: the tables, the engine, and `Store`, the only place that speaks SQL.
 
 Owns: the schema (models.py) and its migrations, the engine and its transactions (engine.py, database.py,
-driver.py), one store per kind of data (accounts, messages, replies, chats, items, orders, stock), composed
+driver.py), one store per kind of data (accounts, messages, replies, chats, items, orders, stock, ai), composed
 by `Store`, and the sealing of cookies and tokens at rest (keys.py, sealing.py, rekey.py). It stores; it never decides (reply decisions and the order state machine are core's), calls back into
 core or writes user-facing text. It may import sqlmodel/SQLAlchemy and the driver, nothing of core, tui or sim.
 
@@ -20,6 +20,10 @@ from storage.keys import KEY_ENV, KEY_FILE, NEW_KEY_ENV
 from storage.messages import Inbound, RecordableVerdict, Recorded
 from storage.models import (
     AccountRecord,
+    AiDraft,
+    AiUsage,
+    BargainRecord,
+    ChatFlag,
     ChatLine,
     ChatPause,
     CodeState,
@@ -43,6 +47,10 @@ __all__ = [
     "DEFAULT_DB_URL",
     "DEMO_DB_URL",
     "AccountRecord",
+    "AiDraft",
+    "AiUsage",
+    "BargainRecord",
+    "ChatFlag",
     "ChatLine",
     "ChatPause",
     "CodeState",

@@ -289,3 +289,70 @@ class StockAlert(SQLModel, table=True):
 
     stock: str = Field(primary_key=True)
     low: bool = False
+
+
+# ---- AI replies -------------------------------------------------------------------------------------------------
+
+
+class BargainRecord(SQLModel, table=True):
+    """Where bargaining stands between one buyer and one item: counted per buyer, so a new message (or a new
+    chat) cannot reset the rounds. Prices are yuan strings ("80.00"), like `ItemCache.price`."""
+
+    __tablename__ = "bargain"
+
+    account_id: str = Field(primary_key=True)
+    buyer_id: str = Field(primary_key=True)
+    item_id: str = Field(primary_key=True)
+    rounds: int = 0
+    lowest_counter: str | None = None
+    best_offer: str | None = None
+    agreed: str | None = None
+    agreed_until_ms: int | None = Field(default=None, sa_type=BigInteger)
+    updated_at_ms: int = Field(sa_type=BigInteger)
+
+
+class AiDraft(SQLModel, table=True):
+    """One model answer: what the model wrote (`draft`), what the checks made of it (`text`), the price the program
+    decided and why the checks changed it — kept whether it was sent, suggested, blocked or discarded."""
+
+    __tablename__ = "ai_draft"
+    __table_args__ = (Index("ix_ai_draft_status", "status", "account_id"),
+                      Index("ix_ai_draft_chat", "account_id", "cid"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    account_id: str
+    cid: str
+    to_id: str = ""
+    inbound_id: int | None = Field(default=None, sa_type=BigInteger)
+    item_id: str | None = None
+    draft: str = ""
+    text: str = ""
+    decision: str = ""  # e.g. "counter 90 (round 2 of 3)"
+    checks: str = ""  # what the checks changed, "; "-joined
+    status: str = ""  # core's words: sent | suggested | approved | discarded | blocked
+    created_at_ms: int = Field(sa_type=BigInteger)
+    updated_at_ms: int = Field(sa_type=BigInteger)
+
+
+class AiUsage(SQLModel, table=True):
+    """Model calls and tokens per account and local day ("2026-12-07")."""
+
+    __tablename__ = "ai_usage"
+
+    account_id: str = Field(primary_key=True)
+    day: str = Field(primary_key=True)
+    calls: int = 0
+    failures: int = 0
+    prompt_tokens: int = Field(default=0, sa_type=BigInteger)
+    completion_tokens: int = Field(default=0, sa_type=BigInteger)
+
+
+class ChatFlag(SQLModel, table=True):
+    """A chat that needs the seller (the buyer asked for a person): shown in the dashboard until cleared."""
+
+    __tablename__ = "chat_flag"
+
+    account_id: str = Field(primary_key=True)
+    cid: str = Field(primary_key=True)
+    reason: str = ""
+    at_ms: int = Field(sa_type=BigInteger)

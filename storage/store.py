@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
 from storage.accounts import AccountStore, any_sealed
+from storage.assistant import AiStore
 from storage.chats import ChatStore
 from storage.database import Database
 from storage.engine import sqlite_file, sqlite_path
@@ -75,6 +76,7 @@ class Store:
         self.items = ItemStore(self.db)
         self.orders = OrderStore(self.db)
         self.stock = StockStore(self.db)
+        self.ai = AiStore(self.db)
         self.file = sqlite_file(self.db.engine.url)
         self._identity = FileIdentity.of(self.file) if self.file is not None else None
 

@@ -106,6 +106,63 @@ FILE_KEYS_DOC: tuple[KeyDoc, ...] = (
 )
 
 
+# The AI keys, documented once and placed at every level that accepts them (ai_schema.py says how they merge).
+_AI_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("enabled", "false", "true: the AI rule answers (after keyword rules, before the defaults)"),
+    ("base_url", "api.openai.com", "any OpenAI-compatible /v1 endpoint (DeepSeek, DashScope, Ollama, vLLM …)"),
+    ("model", "(required when enabled)", "the model name the endpoint serves"),
+    ("api_key_env", "none", "environment variable holding the API key (optional for local models)"),
+    ("api_key", "none", "the key itself, if you must write it here (masked everywhere); prefer api_key_env"),
+    ("mode", "reply", "reply: send after the checks · suggest: a draft the seller sends, edits or discards"),
+    ("timeout", "20", "seconds per model call; on timeout or error the next rule answers"),
+    ("prompt", "\"\"", "the shop's instructions to the model (tone, shipping, what you sell)"),
+    ("item_prompts", "{}", "item id: extra instructions for chats about that item"),
+    ("history", "10", "earlier chat lines (buyer and seller) given to the model"),
+    ("max_tokens", "300", "longest answer, in tokens"),
+    ("temperature", "the endpoint's", "sampling temperature, 0 – 2"),
+    ("hours", "always", "when the AI answers: \"09:00-23:00\" or a list of such windows (local time)"),
+    ("handoff", "人工, 真人, 客服, 转人工, …", "words of a buyer who wants a person: the chat is flagged "
+     "needs you and the AI stays out of it"),
+    ("structured", "true", "ask for JSON {intent, price, reply}; false for endpoints without response_format"),
+    ("daily_tokens", "0", "tokens per account and day; past it the AI rule passes to the next rule; 0 = no cap"),
+    ("cost", "none", "prices per million tokens, for the usage shown per account and day"),
+    ("cost.input", "0", "price per million prompt tokens"),
+    ("cost.output", "0", "price per million completion tokens"),
+)
+_BARGAIN_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("floor", "no discount", "lowest price: yuan (\"80\") or a share of the listed price (\"85%\"); "
+     "bargain: false = no discount"),
+    ("max_rounds", "3", "counter-offers before the price is final"),
+    ("schedule", "even steps", "share of the way from the listed price to the floor conceded by each round, "
+     "e.g. [\"30%\", \"60%\", \"100%\"]; never goes back up"),
+    ("agreed_hours", "72", "how long an agreed price is remembered for the buyer and item"),
+    ("counter", "built-in", "the fixed counter-offer text ({price}) used when a draft quotes a wrong price"),
+)
+_FILTER_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("builtin", "true", "the built-in patterns: WeChat/QQ/phone numbers/links/off-platform steering"),
+    ("patterns", "[]", "more regular expressions no reply may match"),
+)
+
+
+def _placed(prefix: str, keys: tuple[tuple[str, str, str], ...], meaning: str) -> tuple[KeyDoc, ...]:
+    return (KeyDoc(prefix, "none", meaning),) + tuple(KeyDoc(f"{prefix}.{k}", d, m) for k, d, m in keys)
+
+
+_ITEM_AI = tuple(k for k in _AI_KEYS if k[0] in ("enabled", "prompt"))
+FILE_KEYS_DOC += (
+    _placed("settings.ai", _AI_KEYS, "AI replies for every account (an account's ai: overrides key by key)")
+    + _placed("settings.bargain", _BARGAIN_KEYS, "bargaining limits for every account, decided in code")
+    + _placed("settings.reply_filter", _FILTER_KEYS, "what no reply may contain, whatever rule wrote it")
+    + _placed("accounts[].ai", _AI_KEYS, "this account's AI rule, over settings.ai")
+    + _placed("accounts[].bargain", _BARGAIN_KEYS, "this account's bargaining limits, over settings.bargain")
+    + _placed("accounts[].reply_filter", _FILTER_KEYS, "this account's reply filter, instead of settings'")
+    + (KeyDoc("accounts[].items", "[]", "per-item AI and bargaining overrides"),
+       KeyDoc("accounts[].items[].id", "(required)", "item id"))
+    + _placed("accounts[].items[].ai", _ITEM_AI, "this item's AI: enabled: false, or its own prompt")
+    + _placed("accounts[].items[].bargain", _BARGAIN_KEYS, "this item's bargaining limits, over the account's")
+)
+
+
 def allowed_keys(parent: str) -> frozenset[str]:
     """The documented child keys of *parent* ("" = top level, "accounts[]" = an account, ...)."""
     prefix = f"{parent}." if parent else ""

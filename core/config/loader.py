@@ -14,6 +14,8 @@ from typing import Any, get_type_hints
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from core.config.ai_rules import account_ai, service_ai
+from core.config.ai_schema import AccountAi
 from core.config.checks import (
     HTTP,
     cookie_problem,
@@ -44,6 +46,7 @@ from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL
 
 _SETTING_TYPES: dict[str, type] = get_type_hints(Settings)
 _ACCOUNT_KEYS = allowed_keys("accounts[]") | PER_ACCOUNT_SETTINGS
+_SETTINGS_KEYS = frozenset(_SETTING_TYPES) | allowed_keys("settings")  # ai, bargain, reply_filter: mappings
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Keys a seller may put at the wrong level: a pointer to the right place beats "unknown key".
 _GLOBAL_ONLY_HINTS = {
@@ -110,15 +113,19 @@ def _config(r: NodeReader, root: Node | None, path: Path) -> Config | None:
     default_db = DEMO_DB_URL if server is not None and server.mode == "demo" else DEFAULT_DB_URL
     database = optional(top, "database", "", lambda node, key: r.text(node, key, database_problem, secret=True),
                         default_db)
-    settings = optional(top, "settings", "", lambda node, _: _global_settings(r, node), Settings())
+    settings_node = given(top, "settings")
+    settings_values = r.mapping(settings_node, "settings", _SETTINGS_KEYS) if settings_node else {}
+    settings = (_global_settings(r, settings_values, settings_node) if settings_values is not None and settings_node
+                else Settings())
+    ai = service_ai(r, settings_values or {})
     if "accounts" not in top:
         r.report(root, "accounts", "missing (list the seller accounts, or write accounts: [])")
         return None
     id_lines: dict[str, int] = {}
-    accounts = [_account(r, node, f"accounts[{index}]", settings, id_lines)
+    accounts = [_account(r, node, f"accounts[{index}]", settings, id_lines, ai)
                 for index, node in enumerate(r.sequence(top["accounts"], "accounts"))]
     return Config(path=path, server=server or LIVE_SERVER, database=database, settings=settings,
-                  accounts=tuple(account for account in accounts if account))
+                  accounts=tuple(account for account in accounts if account), ai=ai)
 
 
 def _server(r: NodeReader, node: Node, base_dir: Path) -> ServerConfig | None:
@@ -179,17 +186,14 @@ def _report_conflicts(r: NodeReader, settings: Settings, values: Mapping[str, No
             r.report(values.get(name, parent), f"{path}.{name}", message)
 
 
-def _global_settings(r: NodeReader, node: Node) -> Settings | None:
-    values = r.mapping(node, "settings", frozenset(_SETTING_TYPES))
-    if values is None:
-        return None
+def _global_settings(r: NodeReader, values: Mapping[str, Node], node: Node) -> Settings:
     settings = Settings(**_setting_values(r, values, "settings"))
     _report_conflicts(r, settings, values, node, "settings")
     return settings
 
 
-def _account(r: NodeReader, node: Node, path: str, settings: Settings,
-             id_lines: dict[str, int]) -> AccountConfig | None:
+def _account(r: NodeReader, node: Node, path: str, settings: Settings, id_lines: dict[str, int],
+             ai_defaults: AccountAi) -> AccountConfig | None:
     values = r.mapping(node, path, _ACCOUNT_KEYS, _GLOBAL_ONLY_HINTS)
     if values is None:
         return None
@@ -210,9 +214,25 @@ def _account(r: NodeReader, node: Node, path: str, settings: Settings,
         item_replies=optional(values, "item_replies", path, lambda n, p: read_item_replies(r, n, p), ()),
         default_reply=optional(values, "default_reply", path, lambda n, p: read_default_reply(r, n, p), None),
         delivery=optional(values, "delivery", path, lambda n, p: read_deliveries(r, n, p), ()),
+        ai=_checked_ai(r, account_ai(r, values, path, ai_defaults), values, node, path),
         effective=effective,
     )
     return account if account_id else None
+
+
+def _checked_ai(r: NodeReader, ai: AccountAi, values: Mapping[str, Node], node: Node, path: str) -> AccountAi:
+    """What only the merged levels can tell: an enabled AI rule needs a model, and its key's variable."""
+    if not ai.ai.enabled:
+        return ai
+    where = given(values, "ai") or node
+    if not ai.ai.model:
+        r.report(where, f"{path}.ai.model", "missing (the model the endpoint serves, e.g. qwen2.5:7b), here or "
+                                            "under settings.ai")
+    name = ai.ai.api_key_env
+    if name and not r.env.get(name, "").strip():
+        r.report(where, f"{path}.ai.api_key_env",
+                 f"environment variable {name} is {'empty' if name in r.env else 'not set'}")
+    return ai
 
 
 def _account_id(r: NodeReader, node: Node, path: str, id_lines: dict[str, int]) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from core.config.ai_schema import AccountAi
 from core.goofish.cookies import CookieJar, mask
 from core.goofish.endpoints import LIVE
 from storage.engine import DEFAULT_DB_URL
@@ -113,6 +114,9 @@ class Settings:
         5.0, "first delay between delivery tries in seconds; doubles per try, at most 10 minutes",
         minimum=0.1, maximum=600,
     )
+    ai_concurrency: int = _setting(
+        4, "model calls (AI replies) running at once across all accounts; more wait briefly, then the next rule "
+        "answers", minimum=1, maximum=256)
     log_level: str = _setting("INFO", "one of " + ", ".join(LOG_LEVELS) + " (any case)")
 
     def __post_init__(self) -> None:
@@ -253,6 +257,7 @@ class AccountConfig:
     item_replies: tuple[ItemReply, ...] = ()
     default_reply: DefaultReply | None = None
     delivery: tuple[DeliveryRule, ...] = ()
+    ai: AccountAi = AccountAi()  # the AI rule, bargaining limits and reply filter (ai_schema.py)
     effective: Settings = field(default_factory=Settings, compare=False)
 
     @property
@@ -273,6 +278,7 @@ class Config:
     database: str = field(default=DEFAULT_DB_URL, repr=False)  # a PostgreSQL URL may carry a password
     settings: Settings = field(default_factory=Settings)
     accounts: tuple[AccountConfig, ...] = ()
+    ai: AccountAi = AccountAi()  # settings.ai / bargain / reply_filter: what an account without its own uses
 
     def account(self, account_id: str) -> AccountConfig:
         account = self.find(account_id)

@@ -1,0 +1,118 @@
+"""One model call through the `openai` package's synchronous client, to any OpenAI-compatible endpoint.
+
+Clients are kept per (base URL, key) — each holds its own connection pool, so the second call to an endpoint
+reuses the connection. Retries are off (`max_retries=0`): the reply chain's fall-through is the retry, and a
+buyer should not wait for three attempts. `openai` is imported on the first call, so a service without AI
+never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.ai.errors import ModelFailed
+from core.config.ai_schema import AiSettings
+from core.goofish.cookies import mask
+
+# openai needs some key; local servers (Ollama, vLLM) ignore it.
+NO_KEY = "not-needed"
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    structured: bool = False  # the endpoint was asked for JSON (and so `text` may be a JSON object)
+
+
+def api_key(settings: AiSettings, env: Mapping[str, str] = os.environ) -> str | None:
+    if settings.api_key:
+        return settings.api_key
+    return env.get(settings.api_key_env, "").strip() or None if settings.api_key_env else None
+
+
+class ModelClient:
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str | None, str], Any] = {}
+        self._plain: set[str | None] = set()  # endpoints that refused response_format: asked in plain text since
+        self._lock = threading.Lock()
+
+    def complete(self, settings: AiSettings, messages: Sequence[Mapping[str, str]],
+                 timeout: float | None = None) -> Completion:
+        """The model's answer; raises ModelFailed (timeout, HTTP error, empty answer)."""
+        import openai  # only when a call is made (see the module docstring)
+
+        key = api_key(settings) or NO_KEY
+        structured = settings.structured and settings.base_url not in self._plain
+        options: dict[str, Any] = {"model": settings.model, "messages": list(messages),
+                                   "max_tokens": settings.max_tokens, "timeout": timeout or settings.timeout}
+        if settings.temperature is not None:
+            options["temperature"] = settings.temperature
+        if structured:
+            options["response_format"] = {"type": "json_object"}
+        client = self._client(settings.base_url, key)
+        try:
+            answer = client.chat.completions.create(**options)
+        except openai.BadRequestError as exc:
+            if structured and "response_format" in str(exc):
+                with self._lock:
+                    self._plain.add(settings.base_url)
+                return self.complete(settings, messages, timeout)
+            raise ModelFailed(_reason(exc, key)) from None
+        except openai.APITimeoutError:
+            raise ModelFailed(f"no answer within {options['timeout']:g} s") from None
+        except openai.OpenAIError as exc:
+            raise ModelFailed(_reason(exc, key)) from None
+        choice = answer.choices[0] if answer.choices else None
+        text = (choice.message.content or "").strip() if choice is not None else ""
+        usage = answer.usage
+        return Completion(text, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0,
+                          structured)
+
+    def _client(self, base_url: str | None, key: str) -> Any:
+        import openai
+
+        with self._lock:
+            client = self._clients.get((base_url, key))
+            if client is None:
+                client = openai.OpenAI(base_url=base_url, api_key=key, max_retries=0)
+                self._clients[(base_url, key)] = client
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+
+def _reason(exc: Exception, key: str) -> str:
+    """The endpoint's own words (status and message), with the key masked wherever it is quoted."""
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        message = body["error"].get("message")
+    text = str(message or exc).replace(key, mask(key)) if key != NO_KEY else str(message or exc)
+    return f"{'HTTP ' + str(status) + ': ' if status else ''}{text}"[:300]
+
+
+def parse_structured(text: str) -> tuple[str, dict[str, Any]]:
+    """(the reply to send, the rest) from a JSON answer {intent, price, reply}; a plain answer is the reply."""
+    stripped = text.strip()
+    if stripped.startswith("```"):  # some models fence their JSON
+        stripped = stripped.strip("`").removeprefix("json").strip()
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return text.strip(), {}
+    if not isinstance(data, dict):
+        return text.strip(), {}
+    reply = data.get("reply")
+    return (reply.strip() if isinstance(reply, str) else ""), data

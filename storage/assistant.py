@@ -1,0 +1,122 @@
+"""`AiStore`: what AI replies keep — bargaining per buyer and item, the model's drafts, token usage per day, and
+the chats flagged for the seller. Each method is one short transaction; core decides what the values mean."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlmodel import select
+
+from storage.database import Database
+from storage.models import AiDraft, AiUsage, BargainRecord, ChatFlag
+from storage.statements import upsert_into
+
+
+class AiStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- bargaining ----------------------------------------------------------------------------------------------
+
+    def bargain(self, account_id: str, buyer_id: str, item_id: str) -> BargainRecord | None:
+        with self._db.read() as session:
+            return session.get(BargainRecord, (account_id, buyer_id, item_id))
+
+    def save_bargain(self, record: BargainRecord) -> None:
+        values = record.model_dump()
+        keys = ("account_id", "buyer_id", "item_id")
+        statement = upsert_into(self._db.dialect, BargainRecord).values(values)
+        statement = statement.on_conflict_do_update(index_elements=list(keys),
+                                                    set_={k: v for k, v in values.items() if k not in keys})
+        with self._db.write() as conn:
+            conn.execute(statement)
+
+    def agreed_prices(self, account_id: str, buyer_id: str, now_ms: int) -> dict[str, str]:
+        """item id → the price agreed with this buyer, still remembered at `now_ms`."""
+        query = select(BargainRecord).where(BargainRecord.account_id == account_id,
+                                            BargainRecord.buyer_id == buyer_id,
+                                            BargainRecord.agreed.is_not(None),  # type: ignore[union-attr]
+                                            BargainRecord.agreed_until_ms > now_ms)  # type: ignore[operator]
+        with self._db.read() as session:
+            return {row.item_id: row.agreed for row in session.exec(query) if row.agreed}
+
+    # -- drafts --------------------------------------------------------------------------------------------------
+
+    def add_draft(self, **fields: Any) -> int:
+        row = AiDraft(**fields)
+        with self._db.write() as conn:
+            values = row.model_dump(exclude={"id"})
+            result = conn.execute(AiDraft.__table__.insert().values(values))  # type: ignore[attr-defined]
+            return int(result.inserted_primary_key[0])
+
+    def draft(self, draft_id: int) -> AiDraft | None:
+        with self._db.read() as session:
+            return session.get(AiDraft, draft_id)
+
+    def set_draft(self, draft_id: int, status: str, now_ms: int, *, from_status: str | None = None,
+                  text: str | None = None) -> bool:
+        """Move a draft to `status` (only from `from_status` when given: two clicks cannot send it twice)."""
+        changes: dict[str, Any] = {"status": status, "updated_at_ms": now_ms}
+        if text is not None:
+            changes["text"] = text
+        statement = update(AiDraft).where(AiDraft.id == draft_id)  # type: ignore[arg-type]
+        if from_status is not None:
+            statement = statement.where(AiDraft.status == from_status)  # type: ignore[arg-type]
+        with self._db.write() as conn:
+            return conn.execute(statement.values(changes)).rowcount > 0
+
+    def drafts(self, status: str, account_id: str | None = None, limit: int = 200) -> list[AiDraft]:
+        """Drafts in `status`, newest first."""
+        query = select(AiDraft).where(AiDraft.status == status)
+        if account_id is not None:
+            query = query.where(AiDraft.account_id == account_id)
+        with self._db.read() as session:
+            return list(session.exec(query.order_by(AiDraft.id.desc()).limit(limit)))  # type: ignore[union-attr]
+
+    # -- usage ---------------------------------------------------------------------------------------------------
+
+    def add_usage(self, account_id: str, day: str, *, prompt_tokens: int, completion_tokens: int,
+                  failed: bool) -> None:
+        values = {"account_id": account_id, "day": day, "calls": 1, "failures": int(failed),
+                  "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        table = AiUsage.__table__  # type: ignore[attr-defined]
+        statement = upsert_into(self._db.dialect, AiUsage).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["account_id", "day"],
+            set_={name: table.c[name] + statement.excluded[name]
+                  for name in ("calls", "failures", "prompt_tokens", "completion_tokens")})
+        with self._db.write() as conn:
+            conn.execute(statement)
+
+    def usage(self, account_id: str, since_day: str = "") -> list[AiUsage]:
+        """The account's usage per day from `since_day` on, newest first."""
+        query = select(AiUsage).where(AiUsage.account_id == account_id, AiUsage.day >= since_day)
+        with self._db.read() as session:
+            return list(session.exec(query.order_by(AiUsage.day.desc())))  # type: ignore[attr-defined]
+
+    # -- chats that need the seller ------------------------------------------------------------------------------
+
+    def flag(self, account_id: str, cid: str, reason: str, at_ms: int) -> None:
+        values = {"account_id": account_id, "cid": cid, "reason": reason, "at_ms": at_ms}
+        statement = upsert_into(self._db.dialect, ChatFlag).values(values)
+        statement = statement.on_conflict_do_update(index_elements=["account_id", "cid"],
+                                                    set_={"reason": reason, "at_ms": at_ms})
+        with self._db.write() as conn:
+            conn.execute(statement)
+
+    def unflag(self, account_id: str, cid: str) -> bool:
+        with self._db.write() as conn:
+            return conn.execute(delete(ChatFlag).where(ChatFlag.account_id == account_id,  # type: ignore[arg-type]
+                                                       ChatFlag.cid == cid)).rowcount > 0  # type: ignore[arg-type]
+
+    def flags(self, account_id: str | None = None) -> list[ChatFlag]:
+        query = select(ChatFlag)
+        if account_id is not None:
+            query = query.where(ChatFlag.account_id == account_id)
+        with self._db.read() as session:
+            return list(session.exec(query.order_by(ChatFlag.at_ms.desc())))  # type: ignore[attr-defined]
+
+    def flagged(self, account_id: str, cid: str) -> bool:
+        with self._db.read() as session:
+            return session.get(ChatFlag, (account_id, cid)) is not None
