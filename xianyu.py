@@ -87,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     login.set_defaults(func=cmd_login)
     _add_stock_parser(sub)
 
+    ai = sub.add_parser("ai", help="AI replies: test the configured model endpoint")
+    ai_actions = ai.add_subparsers(title="ai commands", metavar="ACTION", required=True)
+    ai_test = ai_actions.add_parser("test", help="send one prompt to ACCOUNT's endpoint (or the first with AI) "
+                                                 "and print the answer or the endpoint's error")
+    ai_test.add_argument("account", nargs="?", metavar="ACCOUNT")
+    ai_test.add_argument("--text", default=None, metavar="TEXT", help="the buyer message to send")
+    _add_config_option(ai_test)
+    ai_test.set_defaults(func=cmd_ai_test)
+
     rekey = sub.add_parser("rekey", help="seal the stored cookies and tokens with a new key (the service stopped)")
     _add_config_option(rekey)
     rekey.add_argument("--db", metavar="URL", help="database URL (default: the config's)")
@@ -334,6 +343,19 @@ def cmd_rekey(args: argparse.Namespace) -> int:
         print(f"re-sealed {done.accounts} account(s) with a new key in {done.source.path}; the previous key is in "
               f"{done.backup}: database backups taken before now need it (keep it with them, else delete it)")
     return EXIT_OK
+
+
+def cmd_ai_test(args: argparse.Namespace) -> int:
+    from core.ai.probe import PROBE_TEXT, probe
+    from core.config import load_config
+    from core.errors import ConfigError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    return probe(config, args.account, args.text or PROBE_TEXT)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

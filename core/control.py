@@ -7,21 +7,18 @@ an account's lock block; `config`, `snapshots` and `slider_status` read memory. 
 
 from __future__ import annotations
 
-import threading
-
+from core.ai.usage import DayUsage
 from core.config import Config
+from core.config.ai_schema import AiSettings
 from core.credentials.login_run import LoginProgress
 from core.orders.worker import OrderView
-from core.replies.outbox import SEND_RETRY_DELAY, SEND_TRIES
 from core.replies.rules import Rule
 from core.service import Service
 from core.session.loop import Snapshot
 from core.verification.pool import SliderStatus
-from storage import ChatLine, InboundMessage, Reply
+from storage import AiDraft, ChatLine, InboundMessage, Reply
 
 CHAT_KIND = "chat"  # the buyers' messages among what is stored
-# How long a dashboard send may take: every try with its retry delays and the history checks between them.
-MANUAL_SEND_WAIT = SEND_TRIES * SEND_RETRY_DELAY * 4 + 10.0
 
 
 class Control:
@@ -83,19 +80,8 @@ class Control:
 
     def send_manual(self, account_id: str, cid: str, to_id: str, text: str) -> bool:
         """Send a reply the seller typed; True once the server took it (the chat then pauses like a takeover)."""
-        _, _, replies = self._parts()
-        session = self._service.sessions.get(account_id)
-        if session is None:
-            return False
-        done, result = threading.Event(), [False]
-
-        def finished(sent: bool) -> None:
-            result[0] = sent
-            done.set()
-
-        replies.send_manual(session, cid, to_id, text, finished)
-        done.wait(MANUAL_SEND_WAIT)
-        return result[0]
+        self._parts()
+        return self._service.send_by_hand(account_id, cid, to_id, text)
 
     def counters(self, since_ms: int) -> dict[str, tuple[int, int]]:
         return self._parts()[1].chats.counters_by_account(CHAT_KIND, since_ms)
@@ -136,3 +122,35 @@ class Control:
     def resend_delivery(self, order_id: str) -> None:
         assert self._service.orders is not None
         self._service.orders.resend(order_id)
+
+    # -- AI: suggestions waiting for the seller, chats that need the seller, usage --------------------------------
+
+    def suggestions(self, account_id: str | None = None) -> list[AiDraft]:
+        assert self._service.suggestions is not None
+        return self._service.suggestions.waiting(account_id)
+
+    def send_suggestion(self, draft_id: int, text: str | None = None) -> bool:
+        """Send a suggested draft (or the seller's edit of it); raises SuggestionRefused with a line to show."""
+        assert self._service.suggestions is not None
+        return self._service.suggestions.send(draft_id, text)
+
+    def discard_suggestion(self, draft_id: int) -> None:
+        assert self._service.suggestions is not None
+        self._service.suggestions.discard(draft_id)
+
+    def needs_you(self) -> list[tuple[str, str, str, int]]:
+        """(account, chat, reason, since ms) of the chats flagged for the seller and not answered by hand since."""
+        assert self._service.assistant is not None
+        assistant, store = self._service.assistant, self._parts()[1]
+        return [(f.account_id, f.cid, f.reason, f.at_ms) for f in store.ai.flags()
+                if assistant.needs_you(f.account_id, f.cid)]
+
+    def clear_needs_you(self, account_id: str, cid: str) -> None:
+        self._parts()[1].ai.unflag(account_id, cid)
+
+    def ai_usage(self, account_id: str, days: int = 7) -> list[DayUsage]:
+        """The account's model calls, tokens and cost per day, newest first."""
+        assert self._service.assistant is not None
+        account = self._service.config.find(account_id)
+        settings = account.ai.ai if account is not None else AiSettings()
+        return self._service.assistant.usage.days(account_id, settings)[:days]

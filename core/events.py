@@ -104,6 +104,25 @@ class ChatResumed(Event):
 
 
 @dataclass(frozen=True)
+class NeedsYou(Event):
+    """A chat the bot keeps out of until the seller answers: the buyer asked for a person."""
+
+    cid: str
+    reason: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class DraftSuggested(Event):
+    """An AI draft waits for the seller (ai.mode: suggest): send it, edit it, or discard it."""
+
+    cid: str
+    draft_id: int
+    text: str
+    decision: str = ""
+
+
+@dataclass(frozen=True)
 class OrderNotice(Event):
     cid: str
     order_id: str | None

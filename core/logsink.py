@@ -50,6 +50,12 @@ def _describe(event: ev.Event) -> str:
             return f"{who}: ‖ chat {event.cid} paused ({event.reason})"
         case ev.ChatResumed():
             return f"{who}: ▶ chat {event.cid} resumed"
+        case ev.NeedsYou():
+            return f"{who}: ! chat {event.cid} needs you: {event.reason}: {_clip(event.text)}"
+        case ev.DraftSuggested():
+            decided = f" ({event.decision})" if event.decision else ""
+            return (f"{who}: ? [chat {event.cid}] AI draft #{event.draft_id} waits for you{decided}: "
+                    f"{_clip(event.text)}")
         case ev.OrderNotice():
             return f"{who}: ¥ order {event.order_id or '?'} {event.status or 'notice'} [chat {event.cid}]"
         case ev.VerificationChanged():
@@ -88,7 +94,7 @@ def _verification_line(event: ev.VerificationChanged) -> str:
 
 
 _LEVELS = {ev.AccountError: logging.WARNING, ev.ReplyFailed: logging.WARNING,
-           ev.ConfigInvalid: logging.ERROR, ev.MessageDecided: logging.DEBUG, ev.StockLow: logging.WARNING,
+           ev.ConfigInvalid: logging.ERROR, ev.NeedsYou: logging.WARNING, ev.MessageDecided: logging.DEBUG, ev.StockLow: logging.WARNING,
            ev.OrderNotice: logging.DEBUG}  # the raw notice; OrderChanged says what it changed
 
 

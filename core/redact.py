@@ -23,9 +23,14 @@ _PATTERN = re.compile(
 )
 
 
+# API keys quoted on their own: an endpoint's "Incorrect API key provided: sk-…", an Authorization header.
+_BARE_KEY = re.compile(r"(?P<lead>\b(?:sk|pk|rk)-|Bearer\s+)(?P<value>[A-Za-z0-9_\-.]{8,})")
+
+
 def redact(text: str) -> str:
-    """Mask every ``name=value`` / ``"name": "value"`` pair whose name is a known secret."""
-    return _PATTERN.sub(lambda m: f"{m['name']}{m['sep']}{mask(m['value'])}", text)
+    """Mask every ``name=value`` / ``"name": "value"`` pair whose name is a known secret, and bare API keys."""
+    text = _PATTERN.sub(lambda m: f"{m['name']}{m['sep']}{mask(m['value'])}", text)
+    return _BARE_KEY.sub(lambda m: f"{m['lead']}{mask(m['value'])}", text)
 
 
 class RedactFilter(logging.Filter):

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from core import events as ev
+from core.ai.drafts import Suggestions
+from core.ai.rule import Assistant
+from core.catalog import Catalog
 from core.clock import now_ms
 from core.config import AccountConfig, Config, ConfigWatcher, DeliveryRule, Settings, load_config
 from core.config.append import add_account
@@ -37,7 +41,9 @@ from core.platform import Platform, configured_platform
 from core.replies.answer import AccountRules
 from core.replies.dispatch import ChatDispatcher
 from core.replies.inbound import Replies
+from core.replies.outbox import SEND_RETRY_DELAY, SEND_TRIES
 from core.replies.rules import build_chain
+from core.replies.takeover import MANUAL_RULE
 from core.scheduler import Jobs
 from core.verification.browser import reap_stale
 from core.verification.pool import SliderPool, SliderSettings, verifier
@@ -54,6 +60,8 @@ RENEWAL_TICK_SECONDS = 30.0  # the fleet's login renewal renews at most one acco
 # States in which an account waits for cookies from outside (a solved slider, a new login).
 PARKED = frozenset({ev.AccountState.NEEDS_VERIFICATION, ev.AccountState.LOGIN_REQUIRED})
 DRAIN_SECONDS = 3.0  # handlers recording what is still queued at shutdown
+# How long a dashboard send may take: every try with its retry delays and the history checks between them.
+MANUAL_SEND_WAIT = SEND_TRIES * SEND_RETRY_DELAY * 4 + 10.0
 GUARD_SECONDS = 15.0  # how often the job guard:* checks that the SQLite file is still the one opened
 
 
@@ -76,6 +84,8 @@ class Service:
         self.replies: Replies | None = None
         self.credentials: Credentials | None = None
         self.keeper: LoginKeeper | None = None
+        self.assistant: Assistant | None = None
+        self.suggestions: Suggestions | None = None
         self.sessions = Sessions()
         self._rules: dict[str, AccountRules] = {}
         self._handlers: ThreadPoolExecutor | None = None
@@ -96,13 +106,17 @@ class Service:
                 self.db_url, self.config.path.parent, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
         store = self.store
         self.jobs = Jobs()
+        self.assistant = Assistant(store, self.bus, Catalog(store), self.sessions.get, self._paused)
         self._refresh_rules(self.config)
         self.credentials = Credentials(store, self.platform)
         self.orders = Orders(store, self.bus, self.sessions, self._delivery_rules, lambda: self.config.settings)
         self._handlers = ThreadPoolExecutor(max_workers=settings.handler_threads, thread_name_prefix="handler")
         self.replies = Replies(store, self.bus, ChatDispatcher(self._handlers, settings.messages_in_flight),
                                self._account_rules, self.sessions.get, on_order_notice=self.orders.on_notice,
-                               is_delivery_echo=self.orders.is_delivery_echo)
+                               is_delivery_echo=self.orders.is_delivery_echo, checks=self.assistant.checks,
+                               slow_threads=settings.ai_concurrency)
+        self.suggestions = Suggestions(store, self.assistant, lambda account_id: self.config.find(account_id),
+                                       self.send_by_hand)
         self.manager = AccountManager(self.config, store, self.bus, self.platform.endpoints, self.jobs,
                                       self.sessions, self.credentials, self.replies,
                                       verifier_for=lambda user_agent: verifier(self.slider, user_agent))
@@ -135,6 +149,8 @@ class Service:
             self.manager.shutdown()
         if self.replies is not None:
             self.replies.close(DRAIN_SECONDS)
+        if self.assistant is not None:
+            self.assistant.close()
         if self._handlers is not None:
             self._handlers.shutdown(wait=False, cancel_futures=True)
         self.slider.close()
@@ -255,6 +271,27 @@ class Service:
         retention_ms = int(self.config.settings.retention_days * 86_400_000)
         return self.store.cleanup(now_ms(), retention_ms)
 
+    def send_by_hand(self, account_id: str, cid: str, to_id: str, text: str, rule: str = MANUAL_RULE,
+                     pause: bool = True) -> bool:
+        """Send a reply from the dashboard (typed, or an approved AI suggestion); True once the server took it.
+        Blocks for the send and its retries; `pause`: the chat then pauses like a takeover."""
+        assert self.replies is not None
+        session = self.sessions.get(account_id)
+        if session is None:
+            return False
+        done, result = threading.Event(), [False]
+
+        def finished(sent: bool) -> None:
+            result[0] = sent
+            done.set()
+
+        self.replies.send_manual(session, cid, to_id, text, finished, rule=rule, pause=pause)
+        done.wait(MANUAL_SEND_WAIT)
+        return result[0]
+
+    def _paused(self, account_id: str, cid: str) -> bool:
+        return self.replies is not None and self.replies.takeover.pauses.paused(account_id, cid)
+
     def _account_rules(self, account_id: str) -> AccountRules | None:
         return self._rules.get(account_id)
 
@@ -297,7 +334,8 @@ class Service:
 
     def _refresh_rules(self, config: Config) -> None:
         # Replaced whole, never edited: readers on other threads see the old table or the new one.
-        self._rules = {a.id: AccountRules(a, build_chain(a)) for a in config.accounts}
+        extra = (self.assistant.kind(),) if self.assistant is not None else ()
+        self._rules = {a.id: AccountRules(a, build_chain(a, extra)) for a in config.accounts}
 
     def _reload_failed(self, error: ConfigError) -> None:
         self.bus.emit(ev.ConfigInvalid("*", errors=tuple(str(issue) for issue in error.errors)))

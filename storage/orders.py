@@ -190,6 +190,12 @@ class OrderStore:
         with self._db.read() as session:
             return list(session.exec(select(OrderRecord).where(OrderRecord.order_id == order_id)))
 
+    def statuses_in_chat(self, account_id: str, cid: str) -> set[str]:
+        """The statuses of the orders seen in one chat (uses the chat index)."""
+        query = select(OrderRecord.status).where(OrderRecord.account_id == account_id, OrderRecord.cid == cid)
+        with self._db.read() as session:
+            return set(session.exec(query))
+
     def recent(self, account_id: str | None = None, limit: int = 200) -> list[OrderRecord]:
         query = select(OrderRecord)
         if account_id is not None:

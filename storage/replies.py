@@ -7,6 +7,7 @@ for a reply that answers no stored message), so the echo the platform pushes bac
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import select
 
 from storage.database import Database
@@ -56,3 +57,12 @@ class ReplyStore:
         params = {"acc": account_id, "chat": cid, "body": text, "not_before": not_before_ms}
         with self._db.read() as session:
             return session.exec(self._sql.find_reply, params=params).first()
+
+    def last_by_hand_ms(self, account_id: str, cid: str, rule: str) -> int | None:
+        """When the seller last wrote in this chat themselves: on the phone (status manual) or in the dashboard
+        (`rule`, core's name for typed replies); None if never."""
+        query = select(func.max(Reply.decided_at_ms)).where(
+            Reply.account_id == account_id, Reply.cid == cid,
+            (Reply.status == ReplyStatus.MANUAL) | (Reply.rule == rule))  # type: ignore[arg-type]
+        with self._db.read() as session:
+            return session.exec(query).first()

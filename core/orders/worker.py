@@ -72,6 +72,7 @@ class OrderView:
     reason: str
     updated_at_ms: int
     units: tuple[UnitView, ...]
+    agreed_price: str | None = None  # what bargaining agreed with this buyer for this item (yuan), if still remembered
 
 
 class Orders:
@@ -173,7 +174,12 @@ class Orders:
         for account, order_ids in by_account.items():
             for unit in self._db.units(account, order_ids):
                 units.setdefault((account, unit.order_id), []).append(unit)
-        return [_view(order, units.get((order.account_id, order.order_id), [])) for order in orders]
+        agreed = {(order.account_id, order.buyer_id): self._store.ai.agreed_prices(order.account_id, order.buyer_id,
+                                                                                  now_ms())
+                  for order in orders if order.buyer_id and order.item_id}
+        return [_view(order, units.get((order.account_id, order.order_id), []),
+                      agreed.get((order.account_id, order.buyer_id), {}).get(order.item_id or ""))
+                for order in orders]
 
     def retry(self, order_id: str) -> None:
         """A failed (or waiting) delivery tries again now, with a fresh budget of tries. A paid order that had no
@@ -385,12 +391,13 @@ class Orders:
             self._unit_event(order, unit, "cancelled", f"order {order.status}: code returned to stock")
 
 
-def _view(order: OrderRecord, units: list[DeliveryUnit]) -> OrderView:
+def _view(order: OrderRecord, units: list[DeliveryUnit], agreed_price: str | None) -> OrderView:
     return OrderView(
         account_id=order.account_id, order_id=order.order_id, buyer_nick=order.buyer_nick or order.buyer_id,
         item_id=order.item_id, item_title=order.item_title, status=order.status,
         delivery_state=order.delivery_state, reason=order.reason, updated_at_ms=order.updated_at_ms,
-        units=tuple(UnitView(u.unit, u.state, mask_code(u.code), u.attempts, u.sent_at_ms) for u in units))
+        units=tuple(UnitView(u.unit, u.state, mask_code(u.code), u.attempts, u.sent_at_ms) for u in units),
+        agreed_price=agreed_price)
 
 
 def _seller_of(detail: Any) -> str | None:

@@ -19,9 +19,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from core import events as ev
-from core.catalog import Catalog
+from core.catalog import Catalog, Item
 from core.clock import now_ms
 from core.config import AccountConfig, render_template
 from core.errors import SendFailed
@@ -38,8 +39,22 @@ from storage import Inbound, Recorded, Store
 log = logging.getLogger(__name__)
 
 _ITEM_FIELDS = re.compile(r"\{item_(title|price)\}")
-SLOW_RULE_THREADS = 4  # slow rules (a model call) running at once, across accounts
+SLOW_RULE_THREADS = 4  # slow rules (a model call) running at once, across accounts (settings.ai_concurrency)
 SLOW_RULE_QUEUE = 64  # … and waiting; past that the chain skips slow rules
+
+
+class CheckedText(Protocol):
+    text: str
+    blocked: str | None
+
+
+class ReplyChecks(Protocol):
+    """What every reply passes before it is recorded (core/ai/checks.py): rewritten, or blocked (then the chain
+    asks the next rule)."""
+
+    def prices_apply(self, account: AccountConfig, item_id: str | None, ai: bool) -> bool: ...
+
+    def check(self, account: AccountConfig, buyer_id: str, item: Item | None, text: str) -> CheckedText: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +104,8 @@ class Answerer:
     def __init__(self, store: Store, bus: ev.EventBus, catalog: Catalog, outbox: Outbox, pauses: PauseBook,
                  dispatcher: ChatDispatcher, inflight: InFlight,
                  rules_for: Callable[[str], AccountRules | None],
-                 session_for: Callable[[str], ImSession | None]) -> None:
+                 session_for: Callable[[str], ImSession | None], checks: ReplyChecks | None = None,
+                 slow_threads: int = SLOW_RULE_THREADS) -> None:
         self._store = store
         self._bus = bus
         self._catalog = catalog
@@ -99,7 +115,8 @@ class Answerer:
         self._inflight = inflight
         self._rules_for = rules_for
         self._session_for = session_for
-        self._slow = ThreadPoolExecutor(SLOW_RULE_THREADS, thread_name_prefix="slow-rule")
+        self._checks = checks
+        self._slow = ThreadPoolExecutor(slow_threads, thread_name_prefix="slow-rule")
         self._slow_room = threading.BoundedSemaphore(SLOW_RULE_QUEUE)
 
     def close(self) -> None:
@@ -123,16 +140,19 @@ class Answerer:
             arrived = STEADY_CLOCK.received(received_ms)
             if too_old(event, arrived, rules.config.effective):
                 return self._record(session, event, received_ms, None, Verdict(Decision.TOO_OLD, now_ms()))
-        message = Message(account_id, event.cid, event.text or "", event.item_id, event.sender_nick or "")
-        outcome, slow_at = _walk(rules.chain, message, _STOP_AT_SLOW)
-        if on_socket and (slow_at is not None or self._needs_fetch(outcome, event)
+        message = _message(account_id, event, received_ms)
+        step = _walk(rules.chain, message, 0, _STOP_AT_SLOW)
+        if on_socket and (step.slow or self._needs_fetch(step.outcome, event, rules.config)
                           or (inbound_id is None and _is_replay(event, arrived))):
             return False
-        if slow_at is not None:
-            if self._park_for_slow(session, event, received_ms, inbound_id, rules, slow_at):
+        if step.slow:
+            assert step.at is not None
+            if self._park_for_slow(session, event, received_ms, inbound_id, rules, step.at):
                 return True
-            outcome, _ = _walk(rules.chain[slow_at:], message, _SKIP_SLOW)
-        verdict = self._verdict(session, event, outcome)
+            step = _walk(rules.chain, message, step.at, _SKIP_SLOW)
+        verdict = self._verdict(session, event, rules, message, step, _SKIP_SLOW, on_socket)
+        if verdict is None:
+            return False  # a reply the checks blocked: the next rule is asked on a handler
         if inbound_id is None and verdict.decision == Decision.REPLIED and self._answered_before(session, event,
                                                                                                  received_ms):
             verdict = Verdict(Decision.ANSWERED_BEFORE, now_ms(), verdict.rule)
@@ -167,13 +187,14 @@ class Answerer:
                   rules: AccountRules, slow_at: int, key: tuple[str, str]) -> None:
         self._slow_room.release()
         try:
-            message = Message(session.account_id, event.cid, event.text or "", event.item_id,
-                              event.sender_nick or "")
-            outcome, _ = _walk(rules.chain[slow_at:], message, _RUN_SLOW)
+            message = _message(session.account_id, event, received_ms)
+            step = _walk(rules.chain, message, slow_at, _RUN_SLOW)
             current = self._session_for(session.account_id) or session
             if current.stopping:
                 return  # undecided: the next start answers it
-            self._record(current, event, received_ms, inbound_id, self._verdict(current, event, outcome))
+            verdict = self._verdict(current, event, rules, message, step, _RUN_SLOW, on_socket=False)
+            assert verdict is not None  # only a socket thread's verdict is left to a handler
+            self._record(current, event, received_ms, inbound_id, verdict)
         except Exception:
             log.exception("%s: answering chat %s after a slow rule failed", session.account_id, event.cid)
         finally:
@@ -182,18 +203,44 @@ class Answerer:
 
     # -- the steps ----------------------------------------------------------------------------------------------
 
-    def _verdict(self, session: ImSession, event: ImEvent, outcome: Outcome | None) -> Verdict:
-        """A paused chat stays quiet; anything else gets the chain's outcome, rendered."""
-        now = now_ms()
-        if self._pauses.paused(session.account_id, event.cid):
-            return Verdict(Decision.PAUSED, now)
-        if outcome is None:
-            return Verdict(Decision.NO_RULE, now)
-        if not outcome.template:
-            return Verdict(Decision.SILENT, now, outcome.rule_id, once=outcome.once)
-        text = render_template(outcome.template, self._template_values(session, event, outcome))
-        return Verdict(Decision.REPLIED, now_ms(), outcome.rule_id, reply_text=text, to_id=event.sender_id or "",
-                       once=outcome.once)
+    def _verdict(self, session: ImSession, event: ImEvent, rules: AccountRules, message: Message, step: _Step,
+                 slow: str, on_socket: bool) -> Verdict | None:
+        """A paused chat stays quiet; anything else gets the chain's outcome, rendered and checked. A reply the
+        checks block is replaced by the next rule's (None on a socket thread: a handler asks it)."""
+        while True:
+            now = now_ms()
+            outcome = step.outcome
+            if self._pauses.paused(session.account_id, event.cid):
+                return Verdict(Decision.PAUSED, now)
+            if outcome is None:
+                return Verdict(Decision.NO_RULE, now)
+            if outcome.suggest:
+                return Verdict(Decision.SUGGESTED, now, outcome.rule_id)
+            if not outcome.template:
+                return Verdict(Decision.SILENT, now, outcome.rule_id, once=outcome.once)
+            text = (outcome.template if outcome.literal
+                    else render_template(outcome.template, self._template_values(session, event, outcome)))
+            checked = self._check(session, event, rules.config, outcome, text)
+            if checked is not None and checked.blocked:
+                if on_socket:
+                    return None
+                log.warning("%s: chat %s: the reply of rule %s was blocked (%s); asking the next rule",
+                            session.account_id, event.cid, outcome.rule_id, checked.blocked)
+                assert step.at is not None
+                step = _walk(rules.chain, message, step.at + 1, slow if slow != _STOP_AT_SLOW else _SKIP_SLOW)
+                continue
+            return Verdict(Decision.REPLIED, now_ms(), outcome.rule_id,
+                           reply_text=checked.text if checked is not None else text, to_id=event.sender_id or "",
+                           once=outcome.once)
+
+    def _check(self, session: ImSession, event: ImEvent, account: AccountConfig, outcome: Outcome,
+               text: str) -> CheckedText | None:
+        if self._checks is None or outcome.checked:
+            return None
+        item = None
+        if self._checks.prices_apply(account, event.item_id, ai=False) and event.item_id:
+            item = self._catalog.item(session.credentials.mtop, event.item_id, session.account_id)
+        return self._checks.check(account, event.sender_id or "", item, text)
 
     def _record(self, session: ImSession, event: ImEvent, received_ms: int, inbound_id: int | None,
                 verdict: Verdict) -> bool:
@@ -266,10 +313,13 @@ class Answerer:
                      "answering it again", session.account_id, event.cid, (received_ms - event.created_at) / 1000)
         return answered
 
-    def _needs_fetch(self, outcome: Outcome | None, event: ImEvent) -> bool:
-        """The template asks for the item's title or price and the cache has no fresh copy: an HTTP call."""
-        return bool(outcome and event.item_id and _ITEM_FIELDS.search(outcome.template)
-                    and self._catalog.cached(event.item_id) is None)
+    def _needs_fetch(self, outcome: Outcome | None, event: ImEvent, account: AccountConfig) -> bool:
+        """The template asks for the item's title or price, or the price check needs the listed price, and the
+        cache has no fresh copy: an HTTP call."""
+        if not (outcome and event.item_id and outcome.template) or self._catalog.cached(event.item_id) is not None:
+            return False
+        return bool(_ITEM_FIELDS.search(outcome.template)) or bool(
+            self._checks and self._checks.prices_apply(account, event.item_id, ai=False))
 
     def _template_values(self, session: ImSession, event: ImEvent, outcome: Outcome) -> dict[str, str]:
         values = {"buyer_nick": event.sender_nick or "", "text": event.text or "", "item_title": "", "item_price": ""}
@@ -291,13 +341,29 @@ def _is_replay(event: ImEvent, received_ms: int) -> bool:
     return bool(event.created_at) and received_ms - event.created_at > REPLAY_CHECK_MS
 
 
-def _walk(chain: tuple[Rule, ...], message: Message, slow: str) -> tuple[Outcome | None, int | None]:
-    """The chain's first outcome, and None. Slow rules are asked (`_RUN_SLOW`: a slow rule that fails passes,
-    logged), skipped (`_SKIP_SLOW`), or stop the walk (`_STOP_AT_SLOW`: (None, the slow rule's index))."""
-    for index, rule in enumerate(chain):
+def _message(account_id: str, event: ImEvent, received_ms: int) -> Message:
+    return Message(account_id, event.cid, event.text or "", event.item_id, event.sender_nick or "",
+                   event.sender_id or "", received_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """Where a walk of the chain ended: the outcome and the index of the rule that gave it (to go on after it
+    when its reply is blocked), or, `slow`, the index of the slow rule the walk stopped at."""
+
+    outcome: Outcome | None
+    at: int | None = None
+    slow: bool = False
+
+
+def _walk(chain: tuple[Rule, ...], message: Message, start: int, slow: str) -> _Step:
+    """The chain's first outcome from rule `start` on. Slow rules are asked (`_RUN_SLOW`: a slow rule that fails
+    passes, logged), skipped (`_SKIP_SLOW`), or stop the walk (`_STOP_AT_SLOW`)."""
+    for index in range(start, len(chain)):
+        rule = chain[index]
         if rule.slow and slow != _RUN_SLOW:
             if slow == _STOP_AT_SLOW:
-                return None, index
+                return _Step(None, index, slow=True)
             continue
         try:
             outcome = rule.decide(message)
@@ -308,5 +374,5 @@ def _walk(chain: tuple[Rule, ...], message: Message, slow: str) -> tuple[Outcome
                           message.cid)
             continue
         if outcome is not None:
-            return outcome, None
-    return None, None
+            return _Step(outcome, index)
+    return _Step(None)

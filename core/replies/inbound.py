@@ -21,7 +21,7 @@ from core import events as ev
 from core.catalog import Catalog
 from core.clock import now_ms
 from core.goofish.messages import ImEvent
-from core.replies.answer import AccountRules, Answerer, InFlight, to_inbound
+from core.replies.answer import SLOW_RULE_THREADS, AccountRules, Answerer, InFlight, ReplyChecks, to_inbound
 from core.replies.dispatch import ChatDispatcher
 from core.replies.outage import StorageOutage
 from core.replies.outbox import Outbox, PendingReply
@@ -41,7 +41,8 @@ OrderNotice = Callable[[ImSession, ImEvent], None]
 class Replies:
     def __init__(self, store: Store, bus: ev.EventBus, dispatcher: ChatDispatcher,
                  rules_for: Callable[[str], AccountRules | None], session_for: Callable[[str], ImSession | None],
-                 on_order_notice: OrderNotice, is_delivery_echo: Callable[[str, ImEvent], bool]) -> None:
+                 on_order_notice: OrderNotice, is_delivery_echo: Callable[[str, ImEvent], bool],
+                 checks: ReplyChecks | None = None, slow_threads: int = SLOW_RULE_THREADS) -> None:
         self._store = store
         self._bus = bus
         self._dispatcher = dispatcher
@@ -54,7 +55,7 @@ class Replies:
         self.outbox = Outbox(store, bus, echoes, dispatcher, self.timers, session_for)
         self._inflight = InFlight()
         self._answerer = Answerer(store, bus, Catalog(store), self.outbox, self.takeover.pauses, dispatcher,
-                                  self._inflight, rules_for, session_for)
+                                  self._inflight, rules_for, session_for, checks, slow_threads)
         self.recovery = Recovery(store, bus, self._answerer, self.outbox, dispatcher, self._inflight, rules_for,
                                  session_for, self.takeover.after_manual_reply)
         self.outage = StorageOutage()
@@ -110,19 +111,19 @@ class Replies:
         return done
 
     def send_manual(self, session: ImSession, cid: str, to_id: str, text: str,
-                    on_done: Callable[[bool], None]) -> None:
-        """A reply typed by the seller in the dashboard: recorded, sent like any reply, and the chat paused like
-        any takeover once it went out."""
+                    on_done: Callable[[bool], None], rule: str = MANUAL_RULE, pause: bool = True) -> None:
+        """A reply the seller sends from the dashboard (typed, or an AI suggestion: `rule`): recorded, sent like any
+        reply, and, `pause`, the chat paused like any takeover once it went out."""
         started = now_ms()
-        reply_id = self._store.replies.add(account_id=session.account_id, cid=cid, to_id=to_id, rule=MANUAL_RULE,
+        reply_id = self._store.replies.add(account_id=session.account_id, cid=cid, to_id=to_id, rule=rule,
                                            text=text, decided_at_ms=started)
 
         def done(sent: bool) -> None:
-            if sent:
+            if sent and pause:
                 self.takeover.after_manual_reply(session.account_id, cid)
             on_done(sent)
 
-        self.outbox.send(session, PendingReply(reply_id, session.account_id, cid, to_id, text, MANUAL_RULE, started,
+        self.outbox.send(session, PendingReply(reply_id, session.account_id, cid, to_id, text, rule, started,
                                                started), done)
 
     # -- on a handler --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The reply chain: rule objects in rank order, first hit wins, built from an account's config by a registry.
 
-    item keyword (10) → keyword (20) → [AI (30), next] → item default (40) → account default (50)
+    item keyword (10) → keyword (20) → AI (30, core/ai) → item default (40) → account default (50)
 
 A rule looks at a `Message` and passes (None) or gives an `Outcome`: a reply template, or "" to stay silent
 (which still stops the chain — that is how a seller mutes a topic). A new kind of rule is one `RuleKind` given
@@ -28,6 +28,8 @@ class Message:
     text: str
     item_id: str | None
     sender_nick: str = ""
+    sender_id: str = ""
+    received_ms: int = 0  # when it reached us: a slow rule that waited too long in line passes
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,9 @@ class Outcome:
     rule_id: str
     template: str  # "" = stay silent
     once: bool = False
+    literal: bool = False  # the text is final (a model's words): no {placeholders} are filled in
+    checked: bool = False  # the rule ran the reply checks itself (core/ai/checks.py)
+    suggest: bool = False  # a draft for the seller to approve (ai.mode: suggest): recorded, not sent
 
 
 class Rule(Protocol):
@@ -111,8 +116,12 @@ def rule_kinds() -> tuple[RuleKind, ...]:
     return tuple(_KINDS)
 
 
-def build_chain(account: AccountConfig) -> tuple[Rule, ...]:
-    return tuple(rule for kind in _KINDS for rule in kind.build(account))
+def build_chain(account: AccountConfig, extra: Sequence[RuleKind] = ()) -> tuple[Rule, ...]:
+    """The account's chain from every registered kind and `extra` (kinds one service brings: its AI rule,
+    bound to that service's model client and store)."""
+    names = {kind.name for kind in extra}
+    kinds = sorted([*(k for k in _KINDS if k.name not in names), *extra], key=lambda k: k.rank)
+    return tuple(rule for kind in kinds for rule in kind.build(account))
 
 
 def decide(chain: Sequence[Rule], message: Message) -> Outcome | None:

@@ -23,6 +23,7 @@ class Decision(StrEnum):
     TOO_OLD = "too_old"  # older than max_message_age when it arrived (a replay after a long outage)
     DEBOUNCED = "debounced"  # a newer message of the same burst was answered instead
     ONCE_ALREADY = "once_already"  # a once-per-chat rule had answered this chat before
+    SUGGESTED = "suggested"  # an AI draft waits for the seller (ai.mode: suggest): core/ai/drafts.py
     # A replay (the platform sent it long after it was written) whose chat has a message from the seller after it:
     # answered by a run whose records are gone (a lost or restored database), or by the seller on the phone.
     ANSWERED_BEFORE = "answered_before"

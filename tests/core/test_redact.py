@@ -40,3 +40,9 @@ def test_log_lines_and_tracebacks_are_masked():
     assert "cc382a584eaa9c3199f16b836d65261b" not in output
     assert "1f2e3d4c5b6a79880716253443526170" not in output
     assert "boom" in output and "RuntimeError" in output
+
+
+def test_bare_api_keys_are_masked() -> None:
+    text = redact("HTTP 401: Incorrect API key provided: sk-test-4f9c2b7e1d8a6035; Authorization: Bearer abcdefgh12345")
+    assert "4f9c2b7e1d8a6035" not in text and "abcdefgh12345" not in text
+    assert "Incorrect API key provided" in text
