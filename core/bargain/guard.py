@@ -47,17 +47,28 @@ class PriceCheck:
 def check_prices(text: str, limits: PriceLimits, counter_template: str = DEFAULT_COUNTER) -> PriceCheck:
     """``text`` if it keeps to ``limits``, else a corrected reply and why."""
     problems = _problems(text, limits)
+    if (not problems and limits.decided is not None and limits.decided > 0 and text != NO_PRICE_REPLY
+            and not _says(text, limits)):
+        # A decided price the reply does not state leaves the buyer guessing (or reads as yes to anything:
+        # "好的，听你的" after "再少一点吧"): the counter reply states it.
+        return PriceCheck(_counter(limits, counter_template), True,
+                          (f"did not state the decided {format_price(limits.decided)}", "replaced by the counter reply"))
     if not problems:
         return PriceCheck(text, False, ())
     reasons = tuple(reason for _, reason in problems)
     fixable = all(m.form == "yuan" and not _NOT_PLAIN & set(text[m.start : m.end]) for m, _ in problems)
     if limits.decided is not None and fixable:
         rewritten = _rewrite(text, [m for m, _ in problems], format_price(limits.decided))
-        if not _problems(rewritten, limits):
+        if not _problems(rewritten, limits) and _says(rewritten, limits):
             return PriceCheck(rewritten, True, reasons)
         # Rewriting can glue a price to a neighbouring digit; the template is always safe.
         reasons += ("still wrong after the rewrite",)
     return PriceCheck(_counter(limits, counter_template), True, reasons + ("replaced by the counter reply",))
+
+
+def _says(text: str, limits: PriceLimits) -> bool:
+    decided = to_money(limits.decided) if limits.decided is not None else None
+    return any(m.value == decided for m in find_prices(text, limits.list_price, limits.reference))
 
 
 def _problems(text: str, limits: PriceLimits) -> list[tuple[PriceMention, str]]:
@@ -103,4 +114,5 @@ def _counter(limits: PriceLimits, template: str) -> str:
         reply = template.format(price=format_price(price))
     except (KeyError, IndexError, ValueError, AttributeError, TypeError):  # a broken template must not break sending
         return NO_PRICE_REPLY
-    return NO_PRICE_REPLY if _problems(reply, limits) else reply
+    stated = limits.decided is None or limits.decided <= 0 or _says(reply, limits)
+    return NO_PRICE_REPLY if _problems(reply, limits) or not stated else reply

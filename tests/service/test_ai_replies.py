@@ -43,9 +43,12 @@ def start_shop(env: Env, model: FakeModel, *, ai: dict[str, Any] | None = None, 
 
 
 def reply_to(env: Env, text: str, buyer: str = BUYER, timeout: float = 8.0) -> str:
+    """The reply to one new message (its chat may have earlier ones)."""
     unb = env.unb("shop-a")
+    before = len(env.ctl.sent(unb))
     cid = env.ctl.message(unb, buyer, text, item_id=ITEM)["cid"]
-    replies = wait_until(lambda: env.ctl.sent_in(unb, cid), timeout, f"no reply to {text!r}")
+    replies = wait_until(lambda: [m for m in env.ctl.sent(unb)[before:] if m["cid"] == cid], timeout,
+                         f"no reply to {text!r}")
     return replies[-1]["text"]
 
 
@@ -161,23 +164,25 @@ def test_contact_details_are_blocked_and_the_next_rule_answers(env: Env, model: 
 
 def test_every_rule_is_checked_not_only_the_ai(env: Env, model: FakeModel) -> None:
     entry = env.seller("shop-a", keywords=[{"match": "联系", "reply": "加我VX: shop888"},
-                                           {"match": "多少钱", "reply": "现价 {item_price} 元"}],
-                       default_reply={"text": DEFAULT}, items=[{"id": ITEM, "bargain": {"floor": "80"}}])
+                                           {"match": "多少钱", "reply": "{item_title} 现价 99 元，拍下即发"}],
+                       default_reply={"text": DEFAULT}, items=[{"id": ITEM, "bargain": {"floor": "90%"}}])
     env.start([entry])
     unb = env.unb("shop-a")
-    env.ctl.item(unb, ITEM, "相机", price="70.00")  # the price changed below the floor since the rule was written
+    # The listing went up to 150 since the rule was written for 99: the floor is now 135.
+    env.ctl.item(unb, ITEM, "相机", price="150.00")
     assert reply_to(env, "怎么联系") == DEFAULT  # the keyword reply steers off the platform: the next rule
     quoted = reply_to(env, "多少钱")
-    assert prices_in(quoted) and min(prices_in(quoted)) >= 80, quoted
+    prices = [m.value for m in find_prices(quoted, Decimal(150))]
+    assert prices and min(prices) >= 135, quoted
 
 
 def test_a_buyer_who_asks_for_a_person_gets_the_seller(env: Env, model: FakeModel) -> None:
     run = start_shop(env, model)
     unb = env.unb("shop-a")
     assert reply_to(env, "我要转人工") == DEFAULT  # the AI keeps out; the default says someone is there
-    run.recorder.wait_for(ev.NeedsYou, "shop-a")
+    run.events.wait_for(ev.NeedsYou, "shop-a")
     assert model.requests() == []
-    cid = env.ctl.message(unb, BUYER, "人呢？")["cid"]
+    cid = env.ctl.message(unb, BUYER, "人呢？", item_id=ITEM)["cid"]
     wait_until(lambda: len(env.ctl.sent_in(unb, cid)) >= 2, 5)
     assert model.requests() == []  # still the seller's chat
     from core.control import Control
@@ -219,7 +224,7 @@ def test_suggest_mode_waits_for_the_seller(env: Env, model: FakeModel) -> None:
     control = Control(run.svc)
     model.script(default={"content": "九成新，功能完好"})
     cid = env.ctl.message(unb, BUYER, "几成新", item_id=ITEM)["cid"]
-    event = run.recorder.wait_for(ev.DraftSuggested, "shop-a")
+    event = run.events.wait_for(ev.DraftSuggested, "shop-a")
     assert event.text == "九成新，功能完好"
     assert stays(lambda: env.ctl.sent_in(unb, cid) == [], 0.5)  # a draft is not sent
     [draft] = control.suggestions()

@@ -22,11 +22,19 @@ def test_format_price() -> None:
 
 @pytest.mark.parametrize(
     ("text", "limits"),
-    [("85元包邮", DECIDED), ("原价100，现在85", DECIDED), ("标价：100，给你85", DECIDED), ("好的，马上发货", DECIDED),
+    [("85元包邮", DECIDED), ("原价100，现在85", DECIDED), ("标价：100，给你85", DECIDED),
      ("90吧", UNDECIDED), ("100不刀", UNDECIDED), ("2个的话150", UNDECIDED)],
 )
 def test_kept(text: str, limits: PriceLimits) -> None:
     assert check_prices(text, limits) == PriceCheck(text, False, ())
+
+
+@pytest.mark.parametrize("text", ["好的，马上发货", "好的，听你的", "行，就这样吧"])
+def test_a_decided_price_must_be_stated(text: str) -> None:
+    """A reply to a bargain that names no price would leave the buyer to read it as a yes to their own."""
+    checked = check_prices(text, DECIDED)
+    assert checked.text == AT_DECIDED and checked.changed
+    assert checked.reasons[0] == "did not state the decided 85"
 
 
 @pytest.mark.parametrize(

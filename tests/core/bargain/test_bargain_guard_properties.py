@@ -46,7 +46,9 @@ def limits(draw: st.DrawFn, decided: bool | None = None) -> PriceLimits:
     return PriceLimits(floor=floor, decided=chosen, best_offer=best_offer, list_price=list_price, reference=reference)
 
 
-PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: CI runs the same 400 examples every time (a seed that fails once fails always, never flakes);
+# set derandomize=False locally to explore further.
+PROPERTY = settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
