@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT = 5.0
 PHONE_PAUSE = 2.0  # seconds the demo phone takes to scan a code, and then to confirm it
+# The demo's model (sim/llm.py): a scripted stand-in, so the AI rule and the bargaining checks can be seen with no
+# key and no network. It gives in to every haggle ("好的，就按…元给你"): what the buyer sees is what the program
+# decided instead.
+DEMO_MODEL_LATENCY_MS = 600
+DEMO_MODEL_RULES = [{"when": word, "obey": True} for word in ("便宜", "少", "最低", "贵", "优惠")]
+DEMO_MODEL_DEFAULT = "好的亲，这个宝贝还在的，有什么想了解的尽管问～"
 
 
 def demo_unb(account_id: str) -> str:
@@ -78,10 +84,19 @@ def open_platform(config: Config) -> Platform:
         return configured_platform(config.server)
     from sim.server import start
 
+    from sim.llm import FakeModel
+
     sim = start(demo_buyers=True)
+    model = FakeModel(latency_ms=DEMO_MODEL_LATENCY_MS).start()
+    model.script(rules=DEMO_MODEL_RULES, default={"content": DEMO_MODEL_DEFAULT})
     urls = sim.urls
-    log.info("demo marketplace running at %s (simulated buyers)", urls["api"])
+    log.info("demo marketplace running at %s (simulated buyers; a scripted model answers for the AI rule)",
+             urls["api"])
+
+    def close() -> None:
+        sim.stop()
+        model.close()
+
     return Platform(Endpoints(urls["ws"], urls["api"], urls["passport"], urls.get("ca")),
-                    cookie_for=DemoLogins(urls["control"]), label="demo marketplace", close=sim.stop,
-                    phone=DemoPhone(urls["control"]),
-                    scratch=True)
+                    cookie_for=DemoLogins(urls["control"]), label="demo marketplace", close=close,
+                    phone=DemoPhone(urls["control"]), scratch=True, model_url=model.base_url)

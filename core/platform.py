@@ -41,6 +41,9 @@ class Platform:
     # A marketplace that plays the seller's phone too (the demo's): told each login code shown (the account id, the
     # code's ``t``), it scans and confirms it, so the QR login can be tried with no phone and no account.
     phone: Callable[[str, str], None] = field(default=_no_phone)
+    # An OpenAI-compatible /v1 endpoint the marketplace brings (the demo's own fake model): the AI rule of an
+    # account whose ai.base_url is not set asks it, so the demo shows AI replies with no key and no network.
+    model_url: str | None = None
 
 
 def configured_platform(server: ServerConfig) -> Platform:

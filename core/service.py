@@ -106,7 +106,8 @@ class Service:
                 self.db_url, self.config.path.parent, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
         store = self.store
         self.jobs = Jobs()
-        self.assistant = Assistant(store, self.bus, Catalog(store), self.sessions.get, self._paused)
+        self.assistant = Assistant(store, self.bus, Catalog(store), self.sessions.get, self._paused,
+                                   default_base_url=self.platform.model_url)
         self._refresh_rules(self.config)
         self.credentials = Credentials(store, self.platform)
         self.orders = Orders(store, self.bus, self.sessions, self._delivery_rules, lambda: self.config.settings)

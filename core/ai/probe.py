@@ -39,6 +39,10 @@ def probe(config: Config, account_id: str | None, text: str = PROBE_TEXT, out: T
     if not settings.model:
         print(f"xianyu.py ai test: {who}: no ai.model configured", file=sys.stderr)
         return 2
+    if settings.base_url is None and config.server.mode == "demo":
+        print(f"xianyu.py ai test: {who}: with server: demo and no ai.base_url the demo's own scripted model "
+              "answers (while the service runs); set ai.base_url to test a real endpoint", file=sys.stderr)
+        return 2
     key = api_key(settings)
     print(f"{who}: asking {settings.model} at {settings.base_url or 'api.openai.com'} "
           f"(key {mask(key) if key else 'none'}, timeout {settings.timeout:g} s)", file=out)

@@ -14,6 +14,7 @@ past ``timeout`` or answers nothing; the log says which. It does not speak:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -57,13 +58,16 @@ class AiReply:
 class Assistant:
     def __init__(self, store: Store, bus: ev.EventBus, catalog: Catalog,
                  session_for: Callable[[str], ImSession | None], paused: Callable[[str, str], bool],
-                 model: ModelClient | None = None) -> None:
+                 model: ModelClient | None = None, default_base_url: str | None = None) -> None:
+        """``default_base_url``: the endpoint for accounts whose ``ai.base_url`` is not set (the platform's own
+        model, in the demo); None: the openai package's default."""
         self._store = store
         self._bus = bus
         self._catalog = catalog
         self._session_for = session_for
         self._paused = paused
         self.model = model or ModelClient()
+        self._default_base_url = default_base_url
         self.prices = PriceTalk(store)
         self.checks = ReplyChecks(self.prices)
         self.usage = Usage(store)
@@ -84,6 +88,8 @@ class Assistant:
         settings = account.ai.ai
         if not settings.on(message.item_id):
             return None
+        if settings.base_url is None and self._default_base_url:
+            settings = dataclasses.replace(settings, base_url=self._default_base_url)
         why = self._silent_because(account, message)
         if why:
             log.info("%s: chat %s: the AI rule passes: %s", account.id, message.cid, why)

@@ -17,11 +17,11 @@ def summary(config: Config) -> str:
         f"accounts: {len(config.accounts)} ({enabled} enabled, {len(config.accounts) - enabled} disabled)",
     ]
     for account in config.accounts:
-        lines += _account_summary(account, config.settings)
+        lines += _account_summary(account, config.settings, demo=server.mode == "demo")
     return "\n".join(lines)
 
 
-def _account_summary(account: AccountConfig, settings: Settings) -> list[str]:
+def _account_summary(account: AccountConfig, settings: Settings, demo: bool) -> list[str]:
     alias = f" ({account.alias})" if account.alias else ""
     source = f" from ${account.cookie_env}" if account.cookie_env else ""
     item_bound = sum(rule.item is not None for rule in account.keywords)
@@ -35,6 +35,7 @@ def _account_summary(account: AccountConfig, settings: Settings) -> list[str]:
         f"item replies {len(account.item_replies)}, default reply {default}",
         f"    delivery rules: {len(account.delivery)}",
     ]
+    lines += _ai_summary(account, demo)
     if account.proxy:
         lines.append(f"    proxy: {mask_url(account.proxy)}")
     if account.user_agent:
@@ -44,3 +45,18 @@ def _account_summary(account: AccountConfig, settings: Settings) -> list[str]:
     if overrides:
         lines.append(f"    overrides: {', '.join(overrides)}")
     return lines
+
+
+def _ai_summary(account: AccountConfig, demo: bool) -> list[str]:
+    ai = account.ai.ai
+    if not ai.enabled:
+        return []
+    key = "written in the file (masked)" if ai.api_key else (f"from ${ai.api_key_env}" if ai.api_key_env else "none")
+    floors = [f"{t.item_id}: {t.bargain.floor or 'no discount'}" for t in account.ai.items]
+    return [
+        f"    ai: {ai.mode} with {ai.model} at {ai.base_url or ('the demo model' if demo else 'api.openai.com')}, "
+        f"key {key}, timeout {ai.timeout:g} s"
+        + (f", {len(ai.hours)} time window(s)" if ai.hours else ""),
+        f"    bargain: floor {account.ai.bargain.floor or 'none (no discount)'}, "
+        f"{account.ai.bargain.max_rounds} rounds" + (f"; items {', '.join(floors)}" if floors else ""),
+    ]

@@ -15,6 +15,10 @@ from tests.pg_server import free_port
 
 TABLES = {
     "account_state",
+    "ai_draft",
+    "ai_usage",
+    "bargain",
+    "chat_flag",
     "inbound_message",
     "reply",
     "chat_pause",
