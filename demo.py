@@ -82,9 +82,8 @@ def open_platform(config: Config) -> Platform:
     """The platform ``config.server`` names; for ``server: demo`` the simulator, started now."""
     if config.server.mode != "demo":
         return configured_platform(config.server)
-    from sim.server import start
-
     from sim.llm import FakeModel
+    from sim.server import start
 
     sim = start(demo_buyers=True)
     model = FakeModel(latency_ms=DEMO_MODEL_LATENCY_MS).start()

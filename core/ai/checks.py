@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.ai.pricing import PriceTalk, list_price_of, terms_policy
+from core.ai.pricing import PriceTalk, list_price_of
 from core.bargain.contacts import compile_patterns, contact_problem
 from core.bargain.guard import DEFAULT_COUNTER, PriceLimits, check_prices
 from core.catalog import Item
@@ -54,7 +54,7 @@ class ReplyChecks:
             return Checked(text)
         terms = account.ai.terms_for(item.item_id)
         state = self._prices.state(account.id, buyer_id, item.item_id) if buyer_id else None
-        limits = PriceLimits(floor=terms_policy(terms).floor.of(list_price), decided=decided,
+        limits = PriceLimits(floor=terms.policy().floor.of(list_price), decided=decided,
                              best_offer=state.best_offer if state else None, list_price=list_price,
                              reference=state.lowest_counter if state else None)
         checked = check_prices(text, limits, terms.counter or DEFAULT_COUNTER)

@@ -1,7 +1,7 @@
 """Bargaining, carried out: the offer read from the buyer's message, the decision of core.bargain, the state
 kept per buyer and item in the database (so "再少一点吧" in a new chat does not start the rounds again).
 
-`terms_policy` turns the file's terms into the policy value; no floor configured means no discount at all.
+The file's terms become the policy value through `BargainTerms.policy()`; no floor means no discount at all.
 """
 
 from __future__ import annotations
@@ -9,20 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from core.bargain.policy import BargainPolicy, BargainState, Floor, PriceDecision, decide
+from core.bargain.policy import BargainState, PriceDecision, decide
 from core.bargain.prices import asks_to_bargain, buyer_offer
 from core.clock import now_ms
 from core.config.ai_schema import BargainTerms
 from storage import BargainRecord, Store
-
-NO_DISCOUNT = Floor(share=Decimal(1))
-
-
-def terms_policy(terms: BargainTerms) -> BargainPolicy:
-    floor = Floor.parse(terms.floor) if terms.floor else NO_DISCOUNT
-    schedule = tuple(Decimal(share.strip()[:-1]) / 100 for share in terms.schedule)
-    return BargainPolicy(floor, max_rounds=terms.max_rounds, schedule=schedule, agreed_hours=terms.agreed_hours)
-
 
 def list_price_of(price: str) -> Decimal | None:
     try:
@@ -63,7 +54,7 @@ class PriceTalk:
 
     def talk(self, account_id: str, buyer_id: str, item_id: str, terms: BargainTerms, list_price: Decimal,
              text: str) -> Talk:
-        policy = terms_policy(terms)
+        policy = terms.policy()
         before = self.state(account_id, buyer_id, item_id)
         reference = before.lowest_counter or list_price
         offer = buyer_offer(text, list_price, reference)

@@ -6,7 +6,7 @@ The package owns everything about the config file: the frozen value types the re
 with FILE:LINE issues (loader.py over nodes.py, reply_rules.py, delivery_rules.py), reloading it
 (reload.py) and the `xianyu.py check` summary (summary.py).
 
-It may import core.goofish (cookies, endpoints), core.errors, and from storage only the constants and
+It may import core.goofish (cookies, endpoints), core.bargain (the bargaining policy value), core.errors, and from storage only the constants and
 helpers DEFAULT_DB_URL (storage.engine) and mask_url (storage.errors); nothing else of core, and never
 textual or sim. Import from core.config itself; the modules are its layout, not its interface.
 """

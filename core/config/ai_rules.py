@@ -11,7 +11,15 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from core.config.ai_schema import AI_LIMITS, AI_MODES, AccountAi, AiSettings, BargainTerms, ItemTerms, ReplyFilter
+from core.config.ai_schema import (
+    AI_LIMITS,
+    AI_MODES,
+    AccountAi,
+    AiSettings,
+    BargainTerms,
+    ItemTerms,
+    ReplyFilter,
+)
 from core.config.checks import HTTP, pattern_problem, url_problem
 from core.config.keys import allowed_keys
 from core.config.nodes import NodeReader, given, join, optional

@@ -7,7 +7,10 @@ account), so an account that only writes ``ai: {enabled: true, prompt: …}`` ke
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
+
+from core.bargain.policy import BargainPolicy, Floor
 
 AiMode = Literal["reply", "suggest"]
 AI_MODES: tuple[AiMode, ...] = ("reply", "suggest")
@@ -23,8 +26,8 @@ AI_LIMITS: dict[str, tuple[float, float]] = {
     "daily_tokens": (0, 1_000_000_000),
     "input": (0, 10_000),
     "output": (0, 10_000),
-    "max_rounds": (0, 20),
-    "agreed_hours": (0, 24 * 90),
+    "max_rounds": (1, 20),
+    "agreed_hours": (0.1, 24 * 90),
 }
 
 
@@ -77,6 +80,16 @@ class BargainTerms:
     schedule: tuple[str, ...] = ()  # shares of the gap list → floor conceded by round 1, 2, … ("30%", "60%")
     agreed_hours: float = 72.0
     counter: str | None = None  # the fixed counter-offer text ({price}); None: the built-in one
+
+    def policy(self) -> BargainPolicy:
+        """The policy core.bargain decides with (raises ValueError for terms that do not fit together: the loader
+        reports that as FILE:LINE first)."""
+        floor = Floor.parse(self.floor) if self.floor else NO_DISCOUNT
+        schedule = tuple(Decimal(share.strip()[:-1]) / 100 for share in self.schedule)
+        return BargainPolicy(floor, max_rounds=self.max_rounds, schedule=schedule, agreed_hours=self.agreed_hours)
+
+
+NO_DISCOUNT = Floor(share=Decimal(1))  # no floor configured: the listed price is the floor
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,14 @@ def _account(r: NodeReader, node: Node, path: str, settings: Settings, id_lines:
 
 
 def _checked_ai(r: NodeReader, ai: AccountAi, values: Mapping[str, Node], node: Node, path: str) -> AccountAi:
-    """What only the merged levels can tell: an enabled AI rule needs a model, and its key's variable."""
+    """What only the merged levels can tell: bargaining terms that fit together, an enabled AI rule's model and the
+    variable of its key."""
+    for terms, where_path in [(ai.bargain, f"{path}.bargain")] + [
+            (t.bargain, f"{path}.items[{i}].bargain") for i, t in enumerate(ai.items)]:
+        try:
+            terms.policy()
+        except ValueError as exc:
+            r.report(given(values, "bargain") or node, where_path, str(exc))
     if not ai.ai.enabled:
         return ai
     where = given(values, "ai") or node

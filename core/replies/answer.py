@@ -180,14 +180,16 @@ class Answerer:
         self._inflight.hold(inbound_id)
         key = (session.account_id, event.cid)
         self._dispatcher.park(key)
-        self._slow.submit(self._run_slow, session, event, received_ms, inbound_id, rules, slow_at, key)
+        self._slow.submit(self._run_slow, session, event, received_ms, inbound_id, rules, slow_at, key, now_ms())
         return True
 
     def _run_slow(self, session: ImSession, event: ImEvent, received_ms: int, inbound_id: int,
-                  rules: AccountRules, slow_at: int, key: tuple[str, str]) -> None:
+                  rules: AccountRules, slow_at: int, key: tuple[str, str], queued_ms: int) -> None:
         self._slow_room.release()
         try:
-            message = _message(session.account_id, event, received_ms)
+            # The rule sees when the message joined its queue: one that waited too long there passes (a message
+            # a recover pass answers after a restart was received long ago, and has waited only now).
+            message = _message(session.account_id, event, queued_ms)
             step = _walk(rules.chain, message, slow_at, _RUN_SLOW)
             current = self._session_for(session.account_id) or session
             if current.stopping:

@@ -29,7 +29,7 @@ class Message:
     item_id: str | None
     sender_nick: str = ""
     sender_id: str = ""
-    received_ms: int = 0  # when it reached us: a slow rule that waited too long in line passes
+    received_ms: int = 0  # when it reached us (a slow rule: joined its queue); one that waited too long passes
 
 
 @dataclass(frozen=True, slots=True)

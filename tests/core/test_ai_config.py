@@ -68,8 +68,12 @@ def test_hours_handoff_cap_cost_and_item_switches(tmp_path: Path) -> None:
     (("timeout: 20", "timeout: 0"), 8, "settings.ai.timeout: must be between 1 and 300"),
     (('floor: "85%"', 'floor: "85 percent"'), 12, "accounts[0].bargain.floor: expected yuan"),
     (('floor: "80"', 'floor: "120%"'), 15, "accounts[0].items[0].bargain.floor: a share of the listed price"),
-    (("max_rounds: 3", "max_rounds: 99"), 12, "accounts[0].bargain.max_rounds: must be between 0 and 20"),
+    (("max_rounds: 3", "max_rounds: 99"), 12, "accounts[0].bargain.max_rounds: must be between 1 and 20"),
     (("    ai: {enabled: true,", "    ai: {enabled: true, temprature: 1,"), 11, "accounts[0].ai.temprature"),
+    (('max_rounds: 3}', 'max_rounds: 3, schedule: ["50%", "100%"]}'), 12,
+     "accounts[0].bargain: the schedule needs one share per round (3), got 2"),
+    (('max_rounds: 3}', 'max_rounds: 3, schedule: ["50%", "40%", "100%"]}'), 12,
+     "accounts[0].bargain: the schedule cannot take back a concession"),
 ])
 def test_mistakes_name_the_file_line_and_key(tmp_path: Path, edit: tuple[str, str], line: int, message: str) -> None:
     path = write(tmp_path, CONTRACT.replace(*edit))
