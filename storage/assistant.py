@@ -66,6 +66,15 @@ class AiStore:
         with self._db.write() as conn:
             return conn.execute(statement.values(changes)).rowcount > 0
 
+    def replace_drafts(self, account_id: str, cid: str, status: str, keep_id: int, new_status: str,
+                       now_ms: int) -> int:
+        """Move the chat's other drafts in `status` to `new_status` (a newer one, `keep_id`, takes their place)."""
+        statement = (update(AiDraft).where(AiDraft.account_id == account_id, AiDraft.cid == cid,  # type: ignore[arg-type]
+                                           AiDraft.status == status, AiDraft.id != keep_id)  # type: ignore[arg-type]
+                     .values(status=new_status, updated_at_ms=now_ms))
+        with self._db.write() as conn:
+            return conn.execute(statement).rowcount
+
     def drafts(self, status: str, account_id: str | None = None, limit: int = 200) -> list[AiDraft]:
         """Drafts in `status`, newest first."""
         query = select(AiDraft).where(AiDraft.status == status)

@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from core import events as ev
+from core.ai.errors import SuggestionRefused
 from core.control import Control
 from core.errors import ConfigError, CookieRejected, CoreError, LoginFailed
 from core.inert import inert
@@ -31,7 +32,7 @@ from core.session.loop import Snapshot
 from tui.backend import Backend, ServiceBackend
 from tui.feed import EventFeed, LogLines
 from tui.format import summary
-from tui.model import CONVERSATIONS_KEPT, Dashboard, day_start
+from tui.model import CONVERSATIONS_KEPT, Dashboard, Suggestion, day_start
 from tui.screens.accounts import AccountsScreen
 from tui.screens.common import ConfirmScreen, SummaryBar
 from tui.screens.inbox import InboxScreen
@@ -42,8 +43,10 @@ from tui.screens.verification import VerificationScreen
 
 TICK_SECONDS = 0.25
 REDRAW_EVERY = 4  # ticks: snapshots and tables once a second
+AI_POLL_EVERY = 20  # ticks: drafts and "needs you" flags read again every 5 s (events bring news sooner)
 _REFUSALS = {ConfigError: "accounts.yml has errors; the running config stays",
-             CookieRejected: "cookie not accepted; nothing changed", LoginFailed: "no login"}
+             CookieRejected: "cookie not accepted; nothing changed", LoginFailed: "no login",
+             SuggestionRefused: "draft not sent"}
 
 
 class XianyuApp(App[None]):
@@ -77,6 +80,9 @@ class XianyuApp(App[None]):
         self._load_storage = load_storage
         self._handle_signals = handle_signals
         self._ticks = 0
+        self._ai_loading = False
+        self._ai_again = False
+        self._ai_failed = False
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -85,6 +91,7 @@ class XianyuApp(App[None]):
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         if self._load_storage:
             self.call(self._read_history, then=self._apply_history)
+            self.load_ai()
         self.switch_mode("accounts")
         self.set_interval(TICK_SECONDS, self.tick)
 
@@ -114,6 +121,8 @@ class XianyuApp(App[None]):
         if self.log_lines is not None:
             self.model.add_log(self.log_lines.drain())
         self._ticks += 1
+        if self.model.ai_stale or (self._ticks % AI_POLL_EVERY == 0 and self._ai_in_use()):
+            self.load_ai()
         # A thousand snapshots cost milliseconds of GIL: read them and redraw once a second (ages are shown in
         # whole seconds), and at once when an account changed state.
         if moved or self._ticks % REDRAW_EVERY == 0:
@@ -130,7 +139,52 @@ class XianyuApp(App[None]):
             refresh()
 
     def header_summary(self) -> str:
-        return summary([s.state for s in self.snapshots])
+        text = summary([s.state for s in self.snapshots])
+        drafts, needs = sum(map(len, self.model.drafts.values())), len(self.model.needs_you)
+        if drafts:
+            text += f" · drafts {drafts}"
+        if needs:
+            text += f" · needs you {needs}"
+        return text
+
+    # ---- AI: drafts waiting and chats that need the seller ----------------------------------------------
+
+    def _ai_in_use(self) -> bool:
+        return bool(self.model.drafts or self.model.needs_you) or any(
+            a.ai.ai.enabled for a in self.backend.config().accounts)
+
+    def load_ai(self) -> None:
+        """Read the waiting drafts and the "needs you" chats again (in a worker; one read at a time)."""
+        self.model.ai_stale = False
+        if self._ai_loading:
+            self._ai_again = True
+            return
+        self._ai_loading = True
+        self.run_worker(self._load_ai(), group="ai", exit_on_error=False)
+
+    def _read_ai(self) -> tuple[list[Suggestion], list[tuple[str, str, str, int]]]:
+        drafts = [Suggestion(d.id, d.account_id, d.cid, d.text, d.decision, d.checks, d.created_at_ms)
+                  for d in self.backend.suggestions()]
+        return drafts, self.backend.needs_you()
+
+    async def _load_ai(self) -> None:
+        try:
+            drafts, flags = await asyncio.to_thread(self._read_ai)
+        except Exception as exc:  # noqa: BLE001 - said once, not every five seconds
+            if not self._ai_failed:
+                self.notify(inert(redact(f"{type(exc).__name__}: {exc}"), one_line=False), markup=False,
+                            title="AI drafts could not be read", severity="error", timeout=10)
+            self._ai_failed = True
+        else:
+            self._ai_failed = False
+            if not self._ai_again:  # a newer read is due: this one may already be out of date
+                self.model.load_ai(drafts, flags)
+                self.redraw()
+        finally:
+            self._ai_loading = False
+            if self._ai_again:
+                self._ai_again = False
+                self.load_ai()
 
     def _notify(self, events: Iterable[ev.Event]) -> None:
         """What the seller must see wherever they are: config problems and reloads, stock running out."""
@@ -141,6 +195,10 @@ class XianyuApp(App[None]):
             elif isinstance(event, ev.ConfigReloaded) and (event.added or event.removed or event.changed):
                 self.notify(f"added {len(event.added)}, removed {len(event.removed)}, changed "
                             f"{len(event.changed)}", title="accounts.yml reloaded")
+            elif isinstance(event, ev.NeedsYou):
+                said = f": “{event.text}”" if event.text else ""
+                self.notify(inert(f"chat {event.cid}{said}", one_line=False), markup=False, severity="warning",
+                            title=f"{event.account_id}: {event.reason or 'a chat needs you'}", timeout=15)
             elif isinstance(event, ev.StockLow):
                 self.notify(f"{event.left} code(s) left (threshold {event.threshold})",
                             title=f"stock {event.stock!r} is low", severity="warning", timeout=15)
@@ -158,7 +216,7 @@ class XianyuApp(App[None]):
                     then: Callable[[Any], None] | None) -> None:
         try:
             result = await asyncio.to_thread(fn, *args)
-        except CoreError as exc:  # a deliberate refusal: its message is written to be shown (no secrets)
+        except (CoreError, SuggestionRefused) as exc:  # a deliberate refusal: its message is written to be shown (no secrets)
             self.notify(inert(str(exc), one_line=False), title=_REFUSALS.get(type(exc), "not done"), severity="error",
                         timeout=20, markup=False)
             return

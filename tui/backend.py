@@ -8,6 +8,7 @@ app calls them from worker threads only. ``snapshots`` and ``config`` read memor
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
@@ -34,6 +35,8 @@ class AccountDetail:
     settings: tuple[tuple[str, str], ...]
     jobs: tuple[tuple[str, int | None], ...]
     rules: tuple[RuleHits, ...]
+    ai: tuple[tuple[str, str], ...] = ()  # the AI settings in effect (the key only masked or as "from $ENV")
+    usage: tuple[Any, ...] = ()  # core.ai.usage.DayUsage per day, newest first
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,13 @@ class Backend(Protocol):
     def orders(self, limit: int) -> list[Any]: ...
     def retry_delivery(self, order_id: str) -> None: ...
     def resend_delivery(self, order_id: str) -> None: ...
+    # AI replies, blocking; send/discard refusals raise core.ai.errors.SuggestionRefused (a message to show)
+    def suggestions(self, account_id: str | None = None) -> list[Any]: ...
+    def send_suggestion(self, draft_id: int, text: str | None = None) -> bool: ...
+    def discard_suggestion(self, draft_id: int) -> None: ...
+    def needs_you(self) -> list[tuple[str, str, str, int]]: ...
+    def clear_needs_you(self, account_id: str, cid: str) -> None: ...
+    def ai_usage(self, account_id: str, days: int = 7) -> list[Any]: ...
 
 
 class ServiceBackend:
@@ -140,6 +150,8 @@ class ServiceBackend:
             jobs=tuple(self.control.next_runs(account_id)),
             rules=tuple(RuleHits(rule.rule_id, describe_rule(rule), hits.get(rule.rule_id, 0))
                         for rule in self.control.rules(account_id)),
+            ai=tuple(ai_rows(account)),
+            usage=tuple(self.control.ai_usage(account_id)),
         )
 
     def slider_status(self) -> Any:
@@ -169,6 +181,24 @@ class ServiceBackend:
     def resend_delivery(self, order_id: str) -> None:
         self.control.resend_delivery(order_id)
 
+    def suggestions(self, account_id: str | None = None) -> list[Any]:
+        return self.control.suggestions(account_id)
+
+    def send_suggestion(self, draft_id: int, text: str | None = None) -> bool:
+        return self.control.send_suggestion(draft_id, text)
+
+    def discard_suggestion(self, draft_id: int) -> None:
+        self.control.discard_suggestion(draft_id)
+
+    def needs_you(self) -> list[tuple[str, str, str, int]]:
+        return self.control.needs_you()
+
+    def clear_needs_you(self, account_id: str, cid: str) -> None:
+        self.control.clear_needs_you(account_id, cid)
+
+    def ai_usage(self, account_id: str, days: int = 7) -> list[Any]:
+        return self.control.ai_usage(account_id, days)
+
 
 def conversation_from_rows(message: Any, reply: Any) -> Conversation:
     status = message.decision or WAITING
@@ -193,7 +223,43 @@ def settings_rows(account: Any) -> Iterable[tuple[str, str]]:
         yield f.name, f"{getattr(account.effective, f.name)}"
 
 
+def ai_rows(account: Any) -> Iterable[tuple[str, str]]:
+    """The account's AI settings in effect. The API key is never shown: masked, or where it comes from."""
+    ai = account.ai.ai
+    yield "enabled", str(ai.enabled).lower()
+    yield "mode", ai.mode + (" (drafts wait for you)" if ai.mode == "suggest" else "")
+    yield "model", ai.model or "endpoint default"
+    yield "endpoint", ai.base_url or "api.openai.com (default)"
+    yield "key", describe_key(ai)
+    yield "hours", describe_hours(ai.hours)
+    yield "daily cap", f"{ai.daily_tokens:,} tokens" if ai.daily_tokens else "no cap"
+    yield "timeout", f"{ai.timeout:g}s"
+    terms = account.ai.bargain
+    yield "bargain", (f"floor {terms.floor}, {terms.max_rounds} round(s)" if terms.floor is not None
+                      else "no discount")
+    if account.ai.items:
+        yield "items", ", ".join(f"{t.item_id}: floor {t.bargain.floor or 'none'}" for t in account.ai.items)
+
+
+def describe_key(ai: Any) -> str:
+    """Where the key comes from, in core.ai.model.api_key's order (the file's key wins); never the key."""
+    if ai.api_key:
+        return f"{mask(ai.api_key)} (written in accounts.yml)"
+    if ai.api_key_env:
+        state = "set" if os.environ.get(ai.api_key_env, "").strip() else "NOT SET"
+        return f"from ${ai.api_key_env} ({state})"
+    return "none"
+
+
+def describe_hours(hours: Iterable[tuple[int, int]]) -> str:
+    windows = [f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}" for start, end in hours]
+    return ", ".join(windows) or "always"
+
+
 def describe_rule(rule: Any) -> str:
+    ai = getattr(getattr(getattr(rule, "account", None), "ai", None), "ai", None)
+    if getattr(rule, "rule_id", None) == "ai" and ai is not None:
+        return f"AI ({ai.model or 'endpoint default'}, {ai.mode})"
     keyword = getattr(rule, "keyword", None)
     if keyword is not None:
         where = f" (item {keyword.item})" if keyword.item else ""

@@ -20,6 +20,9 @@ LOG_KEPT = 5_000
 REPLIED = "replied"
 WAITING = "waiting"
 FAILED = "failed"
+DRAFT = "draft"
+NEEDS_YOU = "needs you"
+BY_HAND_RULES = frozenset({"manual", "ai"})  # replies the seller sent: by hand, or an AI draft approved
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,27 @@ class Conversation:
         return self.status != REPLIED
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """An AI draft waiting for the seller (ai.mode: suggest): send it as is, edit it, or discard it."""
+
+    draft_id: int
+    account_id: str
+    cid: str
+    text: str
+    decision: str = ""  # what the program decided, e.g. "counter 90 (round 2 of 3)"
+    checks: str = ""  # what the reply checks changed in the model's draft
+    at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A chat flagged "needs you" (the buyer asked for a person) until the seller writes in it."""
+
+    reason: str
+    since_ms: int
+
+
 def conversation_key(account_id: str, cid: str) -> str:
     return f"{account_id}\x1f{cid}"
 
@@ -73,6 +97,11 @@ class Dashboard:
         self.verification: dict[str, ev.VerificationChanged] = {}  # latest phase per account
         self.version = 0  # bumped on every change, so a screen can skip a redraw when nothing moved
         self.orders_version = 0  # bumped by order and delivery events: the Orders screen reads them again
+        # AI: the drafts waiting per chat (newest first) and the chats that need the seller, as the service last
+        # said (``load_ai``) plus what events said since; ``ai_stale`` asks the app to read them again.
+        self.drafts: dict[str, tuple[Suggestion, ...]] = {}
+        self.needs_you: dict[str, Flag] = {}
+        self.ai_stale = False
         self.day_start_ms = 0
 
     # ---- loading and feeding ---------------------------------------------------------------------------
@@ -98,6 +127,41 @@ class Dashboard:
             self.conversations.popitem(last=False)
         self.version += 1
 
+    def load_ai(self, drafts: Iterable[Suggestion], flags: Iterable[tuple[str, str, str, int]]) -> None:
+        """What the service says now: every waiting draft (newest first) and every flagged chat."""
+        by_chat: dict[str, list[Suggestion]] = {}
+        for draft in drafts:
+            by_chat.setdefault(conversation_key(draft.account_id, draft.cid), []).append(draft)
+        self.drafts = {key: tuple(found) for key, found in by_chat.items()}
+        self.needs_you = {conversation_key(a, cid): Flag(reason, since) for a, cid, reason, since in flags}
+        self.version += 1
+
+    def drop_draft(self, draft_id: int) -> None:
+        """A draft was sent or discarded from here: its mark goes now, before the service is read again."""
+        for key, drafts in list(self.drafts.items()):
+            kept = tuple(d for d in drafts if d.draft_id != draft_id)
+            if len(kept) != len(drafts):
+                if kept:
+                    self.drafts[key] = kept
+                else:
+                    del self.drafts[key]
+                self.version += 1
+
+    def clear_flag(self, account_id: str, cid: str) -> None:
+        if self.needs_you.pop(conversation_key(account_id, cid), None) is not None:
+            self.version += 1
+
+    def draft_for(self, account_id: str, cid: str) -> Suggestion | None:
+        """The newest draft waiting in this chat."""
+        drafts = self.drafts.get(conversation_key(account_id, cid))
+        return drafts[0] if drafts else None
+
+    def mark(self, key: str) -> str:
+        """The Inbox's mark for a chat: "needs you", "draft" or ""."""
+        if key in self.needs_you:
+            return NEEDS_YOU
+        return DRAFT if key in self.drafts else ""
+
     def add_log(self, lines: list[str]) -> None:
         if lines:
             self.log.extend(lines)
@@ -120,6 +184,9 @@ class Dashboard:
                 self._count(who, 1)
                 self._update(who, event.cid, status=REPLIED, reply=event.text, rule=event.rule,
                              latency_ms=event.latency_ms)
+                key = conversation_key(who, event.cid)
+                if event.rule in BY_HAND_RULES and (key in self.needs_you or key in self.drafts):
+                    self.ai_stale = True  # the seller wrote there: the flag (or the draft) may be gone
             case ev.ReplyFailed():
                 self._update(who, event.cid, status=FAILED, reply=event.text, rule=event.rule)
                 self._remember(who, event.at_ms, f"reply to chat {event.cid} failed: {event.error}", True)
@@ -141,6 +208,15 @@ class Dashboard:
                 self.verification[who] = event
             case ev.OrderChanged() | ev.DeliveryChanged() | ev.OrderNotice():
                 self.orders_version += 1
+            case ev.DraftSuggested():
+                key = conversation_key(who, event.cid)
+                waiting = tuple(d for d in self.drafts.get(key, ()) if d.draft_id != event.draft_id)
+                self.drafts[key] = (Suggestion(event.draft_id, who, event.cid, event.text, event.decision,
+                                               at_ms=event.at_ms), *waiting)
+                self.ai_stale = True  # the stored draft also says what the checks changed
+            case ev.NeedsYou():
+                self.needs_you[conversation_key(who, event.cid)] = Flag(event.reason, event.at_ms)
+                self.ai_stale = True
 
     def _count(self, account_id: str, column: int) -> None:
         today = self.clock()
@@ -188,11 +264,11 @@ class Dashboard:
 
     def inbox(self, account_id: str | None = None, text: str = "",
               unanswered: bool = False) -> list[Conversation]:
-        """Conversations, oldest first, matching every filter given."""
+        """Conversations, oldest first, matching every filter given (``unanswered``: or waiting for the seller)."""
         needle = text.casefold()
         return [c for c in self.conversations.values()
                 if (account_id is None or c.account_id == account_id)
-                and (not unanswered or c.unanswered)
+                and (not unanswered or c.unanswered or c.key in self.needs_you or c.key in self.drafts)
                 and (not needle or needle in c.text.casefold() or needle in c.buyer_nick.casefold()
                      or needle in c.reply.casefold())]
 

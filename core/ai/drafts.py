@@ -1,6 +1,6 @@
 """Suggest mode, the seller's side: the drafts waiting in the dashboard, and sending or discarding one.
 
-Sending a suggestion is a manual reply (rule ``ai``): it passes the reply checks again (the seller may have
+Sending a suggestion is a manual reply (rule ``ai``, or ``manual`` once edited): it passes the reply checks again (the seller may have
 edited it), is claimed first (two presses cannot send it twice), and pauses the chat per the takeover rules only
 when the seller changed the text — an approved draft is still the bot's answer.
 """
@@ -13,9 +13,11 @@ from core.ai.errors import SuggestionRefused
 from core.ai.rule import AI_RULE, Assistant
 from core.clock import now_ms
 from core.config import AccountConfig
+from core.replies.takeover import MANUAL_RULE
 from storage import AiDraft, Store
 
 SUGGESTED, APPROVED, DISCARDED, SENT = "suggested", "approved", "discarded", "sent"
+REPLACED = "replaced"  # a newer draft for the same chat took its place: one waits per chat
 
 Send = Callable[[str, str, str, str, str, bool], bool]  # (account, cid, to_id, text, rule, pause) → sent
 
@@ -49,7 +51,9 @@ class Suggestions:
             raise SuggestionRefused(f"not sent: {checked.blocked}")
         if not self._store.ai.set_draft(draft_id, APPROVED, now_ms(), from_status=SUGGESTED, text=checked.text):
             raise SuggestionRefused(f"draft #{draft_id} was handled meanwhile")
-        sent = self._send(account.id, draft.cid, draft.to_id, checked.text, AI_RULE, edited)
+        # An edited draft is the seller's own words (a manual reply: it pauses the chat and answers a needs-you
+        # flag); one approved as written is still the bot's answer.
+        sent = self._send(account.id, draft.cid, draft.to_id, checked.text, MANUAL_RULE if edited else AI_RULE, edited)
         self._store.ai.set_draft(draft_id, SENT if sent else SUGGESTED, now_ms(), from_status=APPROVED)
         return sent
 

@@ -15,6 +15,7 @@ from core.clock import now_ms
 from core.config.ai_schema import BargainTerms
 from storage import BargainRecord, Store
 
+
 def list_price_of(price: str) -> Decimal | None:
     try:
         value = Decimal(price)

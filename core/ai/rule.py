@@ -138,6 +138,8 @@ class Assistant:
             self.prices.keep(account.id, message.sender_id, item.item_id, account.ai.terms_for(item.item_id),
                              talk.state)
         if suggest:
+            # One draft waits per chat: the buyer's newest message is the one to answer.
+            self._store.ai.replace_drafts(account.id, message.cid, "suggested", draft_id, "replaced", now_ms())
             self._bus.emit(ev.DraftSuggested(account.id, cid=message.cid, draft_id=draft_id, text=checked.text,
                                              decision=decision_text))
         return Outcome(AI_RULE, checked.text, literal=True, checked=True, suggest=suggest)

@@ -266,3 +266,17 @@ def test_the_api_key_stays_secret(env: Env, caplog: pytest.LogCaptureFixture, mo
         assert reply_to(env, "你好") == DEFAULT  # 401: refused, so the default answers
     assert secret not in caplog.text and secret[6:] not in caplog.text
     assert "401" in caplog.text
+
+
+def test_one_draft_waits_per_chat(env: Env, model: FakeModel) -> None:
+    from core.control import Control
+
+    run = start_shop(env, model, ai={"mode": "suggest"})
+    control = Control(run.svc)
+    unb = env.unb("shop-a")
+    model.script(queue=[{"content": "第一稿"}, {"content": "第二稿"}])
+    env.ctl.message(unb, BUYER, "在吗", item_id=ITEM)
+    wait_until(lambda: [d.text for d in control.suggestions()] == ["第一稿"], 5)
+    env.ctl.message(unb, BUYER, "几成新", item_id=ITEM)
+    wait_until(lambda: [d.text for d in control.suggestions()] == ["第二稿"], 5)
+    assert [d.text for d in run.store.ai.drafts("replaced")] == ["第一稿"]

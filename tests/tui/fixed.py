@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import events as ev
+from core.ai.usage import DayUsage
 from core.config import Config, load_config
 from core.orders.worker import OrderView, UnitView
 from core.session.loop import Snapshot
 from core.verification.pool import SliderStatus, VerificationOutcome
+from storage import AiDraft
 from tui.app import XianyuApp
 from tui.backend import AccountDetail, HistoryEntry, RuleHits
 from tui.model import Conversation
@@ -65,14 +67,46 @@ def conversations() -> list[Conversation]:
                      "m2", NOW - 200 * SEC, "replied", "在的，有什么可以帮您？", "default", 1_003),
         Conversation("shop-a", "50000000003", "3300000000003", "小鱼儿爱淘宝", "900000000001",
                      "能便宜点吗？诚心要，今天就能拍下", "m3", NOW - 90 * SEC, "paused"),
+        Conversation("shop-a", "50000000006", "3300000000006", "数码控阿杰", "900000000001", "90包邮可以吗",
+                     "m6", NOW - 60 * SEC, "suggested"),
         Conversation("shop-d", "50000000004", "3300000000004", "Lucky星星", None, "成色怎么样", "m4",
                      NOW - 30 * SEC, "waiting"),
         Conversation("shop-b", "50000000005", "3300000000005", "老王在闲鱼", "900000000002", "怎么用",
                      "m5", NOW - 10 * SEC, "failed", "兑换码在「我的-卡券」里输入即可", "keyword[1]"),
+        Conversation("shop-b", "50000000007", "3300000000007", "急性子", "900000000002", "转人工，我要退款",
+                     "m7", NOW - 5 * SEC, "replied", "在的，有什么可以帮您？", "default", 655),
     ]
 
 
-def history() -> list[HistoryEntry]:
+DRAFT_CID, NEEDS_YOU_CID = "50000000006", "50000000007"
+DRAFT_TEXT = ("亲，90有点低了哈，这台是九成新国行，电池健康95%，配件齐全。最低95元包邮给您，今天拍下今天就发顺丰，"
+              "收到有任何问题都可以找我。")
+
+
+def suggestions() -> list[AiDraft]:
+    return [AiDraft(id=12, account_id="shop-a", cid=DRAFT_CID, to_id="3300000000006", item_id="900000000001",
+                    draft="好的，90卖你", text=DRAFT_TEXT, decision="counter 95元 (round 1)",
+                    checks="price 90 → 95 (the decided price)", status="suggested", created_at_ms=NOW - 58 * SEC,
+                    updated_at_ms=NOW - 58 * SEC)]
+
+
+def needs_you() -> list[tuple[str, str, str, int]]:
+    return [("shop-b", NEEDS_YOU_CID, "the buyer asked for a person", NOW - 5 * SEC)]
+
+
+USAGE = [DayUsage("2025-11-28", 41, 1, 38_210, 4_102, 0.06), DayUsage("2025-11-27", 130, 3, 120_554, 13_870, 0.19)]
+AI_ROWS = (("enabled", "true"), ("mode", "suggest (drafts wait for you)"), ("model", "qwen2.5:7b"),
+           ("endpoint", "http://127.0.0.1:11434/v1"), ("key", "from $SHOP_A_AI_KEY (set)"),
+           ("hours", "09:00-23:00"), ("daily cap", "200,000 tokens"), ("timeout", "20s"),
+           ("bargain", "floor 85%, 3 round(s)"))
+
+
+def history(cid: str = "") -> list[HistoryEntry]:
+    if cid == DRAFT_CID:
+        return [HistoryEntry("in:6", NOW - 60 * SEC, "in", "数码控阿杰", "90包邮可以吗", "suggested")]
+    if cid == NEEDS_YOU_CID:
+        return [HistoryEntry("in:7", NOW - 5 * SEC, "in", "急性子", "转人工，我要退款", "default replied"),
+                HistoryEntry("out:7", NOW - 4 * SEC, "out", "me", "在的，有什么可以帮您？", "default sent")]
     return [
         HistoryEntry("in:1", NOW - 600 * SEC, "in", "小鱼儿爱淘宝", "老板在吗", "default replied"),
         HistoryEntry("out:1", NOW - 597 * SEC, "out", "me", "在的，有什么可以帮您？", "default sent"),
@@ -137,7 +171,27 @@ class FixedBackend:
         return conversations()
 
     def history(self, account_id: str, cid: str) -> list[HistoryEntry]:
-        return history()
+        return history(cid)
+
+    def suggestions(self, account_id: str | None = None) -> list[AiDraft]:
+        return [d for d in suggestions() if account_id is None or d.account_id == account_id
+                if ("discard", d.id) not in self.calls and ("send_suggestion", d.id, None) not in self.calls]
+
+    def send_suggestion(self, draft_id: int, text: str | None = None) -> bool:
+        self.calls.append(("send_suggestion", draft_id, text))
+        return True
+
+    def discard_suggestion(self, draft_id: int) -> None:
+        self.calls.append(("discard", draft_id))
+
+    def needs_you(self) -> list[tuple[str, str, str, int]]:
+        return [f for f in needs_you() if ("clear_needs_you", f[0], f[1]) not in self.calls]
+
+    def clear_needs_you(self, account_id: str, cid: str) -> None:
+        self.calls.append(("clear_needs_you", account_id, cid))
+
+    def ai_usage(self, account_id: str, days: int = 7) -> list[DayUsage]:
+        return USAGE[:days] if account_id == "shop-a" else []
 
     def slider_status(self) -> SliderStatus:
         return STATUS
@@ -165,7 +219,10 @@ class FixedBackend:
             jobs=((f"heartbeat:{account_id}", NOW + 11 * SEC), (f"keepalive:{account_id}", NOW + 900 * SEC),
                   (f"token:{account_id}", NOW + 3000 * SEC)),
             rules=(RuleHits("keyword[0]", "contains '包邮' → '包邮的，拍下就发'", 42),
+                   RuleHits("ai", "AI (qwen2.5:7b, suggest)", 17),
                    RuleHits("default", "anything else → '在的，有什么可以帮您？' (once per chat)", 9)),
+            ai=AI_ROWS if account_id == "shop-a" else (),
+            usage=tuple(self.ai_usage(account_id)),
         )
 
 
@@ -179,7 +236,7 @@ ORDERS = [  # newest first, as Orders.recent returns them
     OrderView("shop-b", "3000000000000000003", "老王在闲鱼", "900000000002", "会员兑换码 月卡", "paid", "failed",
               "stock 'cards-b' is empty", NOW - 20 * SEC, ()),
     OrderView("shop-a", "3000000000000000002", "小鱼儿爱淘宝", "900000000001", "二手 iPad Air 4 64G", "paid",
-              "pending", "", NOW - 40 * SEC, ()),
+              "pending", "", NOW - 40 * SEC, (), agreed_price="85.00"),
     OrderView("shop-a", "3000000000000000001", "爱吃草莓的熊", "900000000001", "会员兑换码 年卡", "shipped", "sent",
               "", NOW - 600 * SEC, (UnitView(1, "sent", "ABCD…(19)", 1, NOW - 598 * SEC),
                                     UnitView(2, "sent", "EFGH…(19)", 1, NOW - 598 * SEC))),

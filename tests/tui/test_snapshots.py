@@ -1,4 +1,4 @@
-"""Snapshot tests (pytest-textual-snapshot, textual pinned): the main screens at 80×24 and 160×48, fixed
+"""Snapshot tests (pytest-textual-snapshot, textual pinned): the main screens at 80×24, 120×40 and 160×48, fixed
 data and a frozen clock (tests/tui/fixed.py). ``pytest --snapshot-update`` re-records after a deliberate
 change; look at the SVGs in __snapshots__ before committing them."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from tests.tui.fixed import fixed_app
 
-SIZES = [(80, 24), (160, 48)]
+SIZES = [(80, 24), (120, 40), (160, 48)]
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,11 @@ SCREENS = {  # the keys that lead from the home screen to each main screen
     "accounts": (),
     "inbox": ("2",),
     "detail": ("d",),
-    "chat": ("2", "up", "up", "enter"),
+    "detail-ai": ("d", "end"),  # scrolled down: the AI settings (key never shown) and the usage per day
+    "chat": ("2", "up", "up", "up", "up", "enter"),
+    "chat-draft": ("2", "up", "up", "up", "enter"),  # an AI draft waiting: its text, the decision, the keys
+    "chat-edit": ("2", "up", "up", "up", "enter", "e"),  # the draft in the edit line
+    "chat-needs-you": ("2", "enter"),  # the buyer asked for a person
     "verification": ("3",),
     "orders": ("4",),
     "log": ("5",),

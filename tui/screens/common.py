@@ -134,10 +134,14 @@ class TableScreen(Screen):
     def above(self) -> Iterable[Widget]:
         return ()
 
+    def below(self) -> Iterable[Widget]:
+        return ()
+
     def compose(self) -> ComposeResult:
         yield SummaryBar(self.NAME)
         yield from self.above()
         yield LiveTable(id=self.TABLE_ID, cursor_type="row")
+        yield from self.below()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

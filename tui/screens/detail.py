@@ -1,5 +1,6 @@
 """Account detail: settings in effect (secrets masked), scheduler jobs and their next runs, recent errors
-and state changes, paused chats, and the reply rules with how often each one answered."""
+and state changes, paused chats, the reply rules with how often each one answered, and the AI replies: their
+settings (the API key only masked, or where it comes from) and the model calls, tokens and cost per day."""
 
 from __future__ import annotations
 
@@ -34,6 +35,24 @@ def _table(title: str, *columns: str) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
+
+
+def ai_part(detail: AccountDetail) -> list[Any]:
+    """The AI settings in effect and the usage per day (newest first); nothing for an account without AI."""
+    if not detail.ai:
+        return []
+    if dict(detail.ai).get("enabled") == "false" and not any(day.calls for day in detail.usage):
+        return [Text.assemble(("AI replies", "bold"), ("  off (ai.enabled in accounts.yml)", "dim")), Text("")]
+    settings = _table("AI replies", "key", "value")
+    for key, value in detail.ai:
+        settings.add_row(key, cell_text(value))
+    usage = _table("AI usage per day", "day", "calls", "tokens", "in / out", "failures", "cost")
+    for day in detail.usage:
+        usage.add_row(day.day, str(day.calls), f"{day.tokens:,}", f"{day.prompt_tokens:,} / {day.completion_tokens:,}",
+                      cell_text(str(day.failures), "red" if day.failures else ""), f"{day.cost:.2f}")
+    if not usage.row_count:
+        usage.add_row("no model calls yet", "", "", "", "", "")
+    return [settings, Text(""), usage, Text("")]
 
 
 class DetailScreen(Screen):
@@ -78,8 +97,9 @@ class DetailScreen(Screen):
             jobs.add_row(job_id, clock(next_ms) if next_ms else "paused", left(now, next_ms))
         rules = _table("Reply rules (first hit wins)", "rule", "what", "replies sent")
         for rule in detail.rules:
-            rules.add_row(rule.rule_id, rule.description, str(rule.hits))
-        self.query_one("#static", Static).update(Group(rules, Text(""), jobs, Text(""), settings))
+            rules.add_row(rule.rule_id, cell_text(rule.description), str(rule.hits))
+        self.query_one("#static", Static).update(Group(rules, Text(""), jobs, Text(""), *ai_part(detail),
+                                                       settings))
 
     def refresh_data(self) -> None:
         app: Any = self.app

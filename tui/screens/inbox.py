@@ -15,12 +15,13 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input
 
 from tui.format import clip, clock, latency
-from tui.model import REPLIED, WAITING, Conversation
+from tui.model import DRAFT, NEEDS_YOU, REPLIED, WAITING, Conversation, Suggestion
 from tui.screens.common import Cells, TableScreen
 
 COLUMNS = (("at", "Time", 8), ("account", "Account", 14), ("buyer", "Buyer", 12), ("status", "Status", 12),
            ("text", "Buyer says", 30), ("reply", "Reply", 30), ("rule", "Rule", 14), ("latency", "Latency", 8))
-STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "paused": "magenta"}
+STATUS_STYLES = {REPLIED: "green", WAITING: "yellow", "failed": "bold red", "paused": "magenta",
+                 DRAFT: "bold cyan", NEEDS_YOU: "bold reverse red"}
 
 
 @functools.lru_cache(maxsize=2048)
@@ -29,6 +30,19 @@ def conversation_cells(c: Conversation) -> Cells:
     return (clock(c.at_ms), clip(c.account_id, 14), clip(c.buyer_nick or c.buyer_id, 12),
             (c.status, STATUS_STYLES.get(c.status, "dim")), clip(c.text, 30), clip(c.reply, 30),
             clip(c.rule, 14), latency(c.latency_ms))
+
+
+@functools.lru_cache(maxsize=2048)
+def marked_cells(c: Conversation, mark: str, draft: Suggestion | None) -> Cells:
+    """A chat with an AI draft waiting says "draft" (and the draft where the reply goes); a chat whose buyer
+    asked for a person says "needs you". Both in the Status column, the fourth: visible at any width."""
+    cells = conversation_cells(c)
+    if not mark:
+        return cells
+    reply = cells[5]
+    if draft is not None and c.status != REPLIED:
+        reply = (clip(draft.text, 30), "italic cyan")
+    return (*cells[:3], (mark, STATUS_STYLES[mark]), cells[4], reply, *cells[6:])
 
 
 class InboxScreen(TableScreen):
@@ -65,7 +79,9 @@ class InboxScreen(TableScreen):
         self._drawn = state
         table = self.rows.table
         following = table.cursor_row >= table.row_count - 1  # on the newest chat: keep following the stream
-        self.rows.sync_visible(app.model.inbox(*self.filters()), lambda c: c.key, conversation_cells)
+        model = app.model
+        self.rows.sync_visible(model.inbox(*self.filters()), lambda c: c.key,
+                               lambda c: marked_cells(c, model.mark(c.key), model.draft_for(c.account_id, c.cid)))
         if following and table.row_count:
             table.move_cursor(row=table.row_count - 1)
         self.sub_title = self.describe_filters()

@@ -1,7 +1,8 @@
 """Orders: recent orders across accounts with their delivery; retry a failed delivery, resend the codes.
 
 Rows are read from storage (``service.orders.recent``) in a worker when order or delivery events arrive,
-at most once a second. Codes are only ever shown masked. ``t`` retries a failed or waiting delivery with a
+at most once a second. Codes are only ever shown masked. ``Agreed`` is the price bargaining agreed with the
+buyer for the item (when the AI bargained): what the order should have been paid at. ``t`` retries a failed or waiting delivery with a
 fresh budget; ``e`` sends the *same* codes again (after a confirmation), never new ones.
 """
 
@@ -13,11 +14,11 @@ from typing import Any
 from textual.binding import Binding
 
 from tui.format import clip, clock
-from tui.screens.common import Cells, ConfirmScreen, TableScreen
+from tui.screens.common import Cell, Cells, ConfirmScreen, TableScreen
 
 COLUMNS = (("at", "Updated", 8), ("account", "Account", 14), ("order", "Order", 20), ("buyer", "Buyer", 12),
-           ("item", "Item", 20), ("status", "Status", 9), ("delivery", "Delivery", 9), ("units", "Codes", 16),
-           ("reason", "Reason", 40))
+           ("item", "Item", 20), ("agreed", "Agreed", 10), ("status", "Status", 9), ("delivery", "Delivery", 9),
+           ("units", "Codes", 16), ("reason", "Reason", 40))
 STATUS_STYLES = {"paid": "bold", "shipped": "cyan", "completed": "green", "refund": "magenta", "closed": "dim"}
 DELIVERY_STYLES = {"sent": "green", "failed": "bold red", "pending": "yellow", "reserved": "yellow",
                    "cancelled": "dim", "none": "dim"}
@@ -32,9 +33,15 @@ def order_key(order: Any) -> str:
 def order_cells(order: Any) -> Cells:
     codes = ", ".join(unit.code for unit in order.units)
     return (clock(order.updated_at_ms), clip(order.account_id, 14), order.order_id, clip(order.buyer_nick, 12),
-            clip(order.item_title or order.item_id or "", 20), (order.status, STATUS_STYLES.get(order.status, "")),
+            clip(order.item_title or order.item_id or "", 20), agreed_cell(order),
+            (order.status, STATUS_STYLES.get(order.status, "")),
             (order.delivery_state, DELIVERY_STYLES.get(order.delivery_state, "")), clip(codes, 16),
             clip(order.reason, 40))
+
+
+def agreed_cell(order: Any) -> Cell:
+    price = getattr(order, "agreed_price", None)
+    return (clip(f"{price}元", 10), "bold") if price else ("—", "dim")
 
 
 class OrdersScreen(TableScreen):
