@@ -33,13 +33,22 @@ class Item:
 class Catalog:
     def __init__(self, store: Store) -> None:
         self._store = store
+        # Fresh copies also kept in memory (item id → (fetched at, item)): a lookup on every AI reply and
+        # {item_price} template costs no database read.
+        self._fresh: dict[str, tuple[int, Item]] = {}
 
     def cached(self, item_id: str) -> Item | None:
         """The item if a fresh copy is cached (no HTTP), else None."""
+        now = now_ms()
+        held = self._fresh.get(item_id)
+        if held is not None and now - held[0] < ITEM_CACHE_MS:
+            return held[1]
         row = self._store.items.get(item_id)
-        if row is None or now_ms() - row.fetched_at_ms >= ITEM_CACHE_MS:
+        if row is None or now - row.fetched_at_ms >= ITEM_CACHE_MS:
             return None
-        return Item(item_id, row.title, row.price, row.desc, row.quantity)
+        item = Item(item_id, row.title, row.price, row.desc, row.quantity)
+        self._fresh[item_id] = (row.fetched_at_ms, item)
+        return item
 
     def item(self, mtop: MtopClient, item_id: str, account_id: str = "") -> Item:
         """The item, fetched through `mtop` when the cache has no fresh copy."""
@@ -53,6 +62,8 @@ class Catalog:
             row = self._store.items.get(item_id)
             return Item(item_id, row.title, row.price, row.desc, row.quantity) if row else Item(item_id)
         item = Item(item_id, info.title, info.price or "", info.desc, info.quantity)
+        fetched = now_ms()
         self._store.items.put(item_id, title=item.title, price=item.price, desc=item.desc, quantity=item.quantity,
-                              fetched_at_ms=now_ms())
+                              fetched_at_ms=fetched)
+        self._fresh[item_id] = (fetched, item)
         return item

@@ -146,7 +146,8 @@ class Control:
                 if assistant.needs_you(f.account_id, f.cid)]
 
     def clear_needs_you(self, account_id: str, cid: str) -> None:
-        self._parts()[1].ai.unflag(account_id, cid)
+        assert self._service.assistant is not None
+        self._service.assistant.clear_needs_you(account_id, cid)
 
     def ai_usage(self, account_id: str, days: int = 7) -> list[DayUsage]:
         """The account's model calls, tokens and cost per day, newest first."""

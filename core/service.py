@@ -109,6 +109,7 @@ class Service:
         self.assistant = Assistant(store, self.bus, Catalog(store), self.sessions.get, self._paused,
                                    default_base_url=self.platform.model_url)
         self._refresh_rules(self.config)
+        self.assistant.warm(self.config.accounts)
         self.credentials = Credentials(store, self.platform)
         self.orders = Orders(store, self.bus, self.sessions, self._delivery_rules, lambda: self.config.settings)
         self._handlers = ThreadPoolExecutor(max_workers=settings.handler_threads, thread_name_prefix="handler")

@@ -13,6 +13,7 @@ Usage::
     store.close()
 """
 
+from storage.assistant import UsageRow
 from storage.engine import DEFAULT_DB_URL, DEMO_DB_URL, discard_sqlite, open_engine, sqlite_file
 from storage.errors import DatabaseInUse, DatabaseUnavailable, SecretKeyError, StorageError, shown_database
 from storage.instance import InstanceLock, claim
@@ -79,6 +80,7 @@ __all__ = [
     "StockAlert",
     "StockCode",
     "StorageError",
+    "UsageRow",
     "Store",
     "claim",
     "discard_sqlite",

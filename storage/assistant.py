@@ -3,6 +3,7 @@ the chats flagged for the seller. Each method is one short transaction; core dec
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -11,6 +12,17 @@ from sqlmodel import select
 from storage.database import Database
 from storage.models import AiDraft, AiUsage, BargainRecord, ChatFlag
 from storage.statements import upsert_into
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """One model call to count: the account's day and the tokens it took."""
+
+    account_id: str
+    day: str
+    prompt_tokens: int
+    completion_tokens: int
+    failed: bool
 
 
 class AiStore:
@@ -43,11 +55,14 @@ class AiStore:
 
     # -- drafts --------------------------------------------------------------------------------------------------
 
-    def add_draft(self, **fields: Any) -> int:
+    def add_draft(self, usage: UsageRow | None = None, **fields: Any) -> int:
+        """Store a draft (and, in the same transaction, the call's `usage`); returns its id."""
         row = AiDraft(**fields)
         with self._db.write() as conn:
             values = row.model_dump(exclude={"id"})
             result = conn.execute(AiDraft.__table__.insert().values(values))  # type: ignore[attr-defined]
+            if usage is not None:
+                conn.execute(self._usage_statement(usage))
             return int(result.inserted_primary_key[0])
 
     def draft(self, draft_id: int) -> AiDraft | None:
@@ -85,18 +100,19 @@ class AiStore:
 
     # -- usage ---------------------------------------------------------------------------------------------------
 
-    def add_usage(self, account_id: str, day: str, *, prompt_tokens: int, completion_tokens: int,
-                  failed: bool) -> None:
-        values = {"account_id": account_id, "day": day, "calls": 1, "failures": int(failed),
-                  "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+    def add_usage(self, usage: UsageRow) -> None:
+        with self._db.write() as conn:
+            conn.execute(self._usage_statement(usage))
+
+    def _usage_statement(self, usage: UsageRow) -> Any:
+        values = {"account_id": usage.account_id, "day": usage.day, "calls": 1, "failures": int(usage.failed),
+                  "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
         table = AiUsage.__table__  # type: ignore[attr-defined]
         statement = upsert_into(self._db.dialect, AiUsage).values(values)
-        statement = statement.on_conflict_do_update(
+        return statement.on_conflict_do_update(
             index_elements=["account_id", "day"],
             set_={name: table.c[name] + statement.excluded[name]
                   for name in ("calls", "failures", "prompt_tokens", "completion_tokens")})
-        with self._db.write() as conn:
-            conn.execute(statement)
 
     def usage(self, account_id: str, since_day: str = "") -> list[AiUsage]:
         """The account's usage per day from `since_day` on, newest first."""
@@ -126,6 +142,6 @@ class AiStore:
         with self._db.read() as session:
             return list(session.exec(query.order_by(ChatFlag.at_ms.desc())))  # type: ignore[attr-defined]
 
-    def flagged(self, account_id: str, cid: str) -> bool:
+    def flag_of(self, account_id: str, cid: str) -> ChatFlag | None:
         with self._db.read() as session:
-            return session.get(ChatFlag, (account_id, cid)) is not None
+            return session.get(ChatFlag, (account_id, cid))

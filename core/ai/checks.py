@@ -19,6 +19,8 @@ from decimal import Decimal
 from core.ai.pricing import PriceTalk, list_price_of
 from core.bargain.contacts import compile_patterns, contact_problem
 from core.bargain.guard import DEFAULT_COUNTER, PriceLimits, check_prices
+from core.bargain.policy import BargainState
+from core.bargain.prices import find_prices
 from core.catalog import Item
 from core.config import AccountConfig
 from core.config.ai_schema import ReplyFilter
@@ -43,7 +45,8 @@ class ReplyChecks:
         return bool(item_id) and (ai or account.ai.bargains(item_id))
 
     def check(self, account: AccountConfig, buyer_id: str, item: Item | None, text: str, *, ai: bool = False,
-              decided: Decimal | None = None) -> Checked:
+              decided: Decimal | None = None, state: BargainState | None = None) -> Checked:
+        """``state``: the buyer's bargaining state when the caller has it (else it is read)."""
         problem = contact_problem(text, self._compiled(account.ai.reply_filter))
         if problem:
             return Checked(text, blocked=problem)
@@ -53,7 +56,10 @@ class ReplyChecks:
         if list_price is None:
             return Checked(text)
         terms = account.ai.terms_for(item.item_id)
-        state = self._prices.state(account.id, buyer_id, item.item_id) if buyer_id else None
+        if decided is None and not find_prices(text, list_price):
+            return Checked(text)  # no price named and none to say: nothing to check (and nothing read)
+        if state is None and buyer_id:
+            state = self._prices.state(account.id, buyer_id, item.item_id)
         limits = PriceLimits(floor=terms.policy().floor.of(list_price), decided=decided,
                              best_offer=state.best_offer if state else None, list_price=list_price,
                              reference=state.lowest_counter if state else None)

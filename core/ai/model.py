@@ -2,8 +2,8 @@
 
 Clients are kept per (base URL, key) — each holds its own connection pool, so the second call to an endpoint
 reuses the connection. Retries are off (`max_retries=0`): the reply chain's fall-through is the retry, and a
-buyer should not wait for three attempts. `openai` is imported on the first call, so a service without AI
-never loads it.
+buyer should not wait for three attempts. `openai` is imported by `warm` (the service
+starts with an account using AI) or on the first call, so a service without AI never loads it.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ class ModelClient:
         usage = answer.usage
         return Completion(text, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0,
                           structured)
+
+    def warm(self, settings: AiSettings) -> None:
+        """Import openai and build the endpoint's client now (at start-up, before gc.freeze): the first buyer
+        would otherwise wait half a second for the import, and its objects would stay in the collector's reach."""
+        self._client(settings.base_url, api_key(settings) or NO_KEY)
 
     def _client(self, base_url: str | None, key: str) -> Any:
         import openai

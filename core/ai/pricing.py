@@ -54,12 +54,15 @@ class PriceTalk:
         return BargainState(row.rounds, _money(row.lowest_counter), _money(row.best_offer), agreed)
 
     def talk(self, account_id: str, buyer_id: str, item_id: str, terms: BargainTerms, list_price: Decimal,
-             text: str) -> Talk:
+             text: str) -> Talk | None:
+        """None for a message that is no bargain (nothing read: most messages are questions)."""
+        asks = asks_to_bargain(text)
+        if not asks and buyer_offer(text, list_price) is None:
+            return None
         policy = terms.policy()
         before = self.state(account_id, buyer_id, item_id)
         reference = before.lowest_counter or list_price
         offer = buyer_offer(text, list_price, reference)
-        asks = asks_to_bargain(text)
         decision, after = decide(policy, list_price, before, offer, asks)
         floor = policy.floor.of(list_price)
         return Talk(decision if decision.action != "none" else None, after, floor, after != before)

@@ -15,9 +15,11 @@ past ``timeout`` or answers nothing; the log says which. It does not speak:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,6 +33,7 @@ from core.ai.usage import Usage
 from core.catalog import Catalog, Item
 from core.clock import now_ms
 from core.config import AccountConfig
+from core.config.ai_schema import AiSettings
 from core.replies.rules import Message, Outcome, Rule, RuleKind
 from core.replies.takeover import MANUAL_RULE
 from core.session.loop import ImSession
@@ -71,6 +74,8 @@ class Assistant:
         self.prices = PriceTalk(store)
         self.checks = ReplyChecks(self.prices)
         self.usage = Usage(store)
+        self._flagged: set[tuple[str, str]] | None = None  # chats flagged needs-you, mirrored from the store
+        self._flag_lock = threading.Lock()
 
     def kind(self) -> RuleKind:
         """The rule kind to build chains with (one per service: its rules answer through this assistant)."""
@@ -79,17 +84,27 @@ class Assistant:
     def _rules_for(self, account: AccountConfig) -> list[Rule]:
         return [AiReply(account, self)] if account.ai.ai.enabled else []
 
+    def warm(self, accounts: Sequence[AccountConfig]) -> None:
+        """Ready the clients of the accounts that use AI (see ModelClient.warm)."""
+        for account in accounts:
+            if account.ai.ai.enabled:
+                self.model.warm(self._settings(account))
+
+    def _settings(self, account: AccountConfig) -> AiSettings:
+        settings = account.ai.ai
+        if settings.base_url is None and self._default_base_url:
+            return dataclasses.replace(settings, base_url=self._default_base_url)
+        return settings
+
     def close(self) -> None:
         self.model.close()
 
     # -- the rule ------------------------------------------------------------------------------------------------
 
     def answer(self, account: AccountConfig, message: Message) -> Outcome | None:
-        settings = account.ai.ai
+        settings = self._settings(account)
         if not settings.on(message.item_id):
             return None
-        if settings.base_url is None and self._default_base_url:
-            settings = dataclasses.replace(settings, base_url=self._default_base_url)
         why = self._silent_because(account, message)
         if why:
             log.info("%s: chat %s: the AI rule passes: %s", account.id, message.cid, why)
@@ -110,7 +125,6 @@ class Assistant:
             log.warning("%s: chat %s: the model failed after %.1f s (%s); the next rule answers", account.id,
                         message.cid, time.monotonic() - started, exc.reason)
             return None
-        self.usage.record(account.id, completion.prompt_tokens, completion.completion_tokens, failed=False)
         return self._outcome(account, message, item, talk, completion)
 
     def _outcome(self, account: AccountConfig, message: Message, item: Item | None, talk: Talk | None,
@@ -118,26 +132,32 @@ class Assistant:
         draft = completion.text
         reply = parse_structured(draft)[0] if completion.structured else draft.strip()
         if not reply:
+            self.usage.record(account.id, completion.prompt_tokens, completion.completion_tokens, failed=True)
             log.warning("%s: chat %s: the model answered nothing usable; the next rule answers", account.id,
                         message.cid)
             return None
         decided = talk.decision.price if talk and talk.decision else None
-        checked = self.checks.check(account, message.sender_id, item, reply, ai=True, decided=decided)
+        checked = self.checks.check(account, message.sender_id, item, reply, ai=True, decided=decided,
+                                    state=talk.state if talk else None)
         suggest = account.ai.ai.mode == "suggest"
         status = "blocked" if checked.blocked else ("suggested" if suggest else "sent")
         decision_text = _decision_text(talk)
-        draft_id = self._keep_draft(account, message, item, draft, checked, decision_text, status)
+        keep = functools.partial(self._keep_draft, account, message, item, completion, checked, decision_text, status)
         if checked.blocked:
             log.warning("%s: chat %s: AI draft #%d blocked (%s); the next rule answers", account.id, message.cid,
-                        draft_id, checked.blocked)
+                        keep(), checked.blocked)
             return None
         if checked.changes:
-            log.info("%s: chat %s: AI draft #%d rewritten: %s", account.id, message.cid, draft_id,
-                     "; ".join(checked.changes))
+            log.info("%s: chat %s: AI draft rewritten: %s", account.id, message.cid, "; ".join(checked.changes))
         if talk is not None and talk.changed and item is not None:
             self.prices.keep(account.id, message.sender_id, item.item_id, account.ai.terms_for(item.item_id),
                              talk.state)
-        if suggest:
+        if not suggest:
+            # The record of a draft that is sent is written after the reply, not before it (`then`): the reply row
+            # is what makes the answer crash-safe, the draft only says how it came about.
+            return Outcome(AI_RULE, checked.text, literal=True, checked=True, then=keep)
+        else:
+            draft_id = keep()
             # One draft waits per chat: the buyer's newest message is the one to answer.
             self._store.ai.replace_drafts(account.id, message.cid, "suggested", draft_id, "replaced", now_ms())
             self._bus.emit(ev.DraftSuggested(account.id, cid=message.cid, draft_id=draft_id, text=checked.text,
@@ -161,6 +181,7 @@ class Assistant:
         words = [word for word in settings.handoff if word.casefold() in message.text.casefold()]
         if words:
             self._store.ai.flag(account.id, message.cid, f"{HANDOFF_REASON} ({words[0]})", now_ms())
+            self._flags().add((account.id, message.cid))
             self._bus.emit(ev.NeedsYou(account.id, cid=message.cid, reason=HANDOFF_REASON, text=message.text))
             return f"the buyer asked for a person ({words[0]}): the chat is flagged needs you"
         if self._store.orders.statuses_in_chat(account.id, message.cid) & PAID:
@@ -171,14 +192,24 @@ class Assistant:
 
     def needs_you(self, account_id: str, cid: str) -> bool:
         """Flagged, and the seller has not written in the chat since (writing clears the flag)."""
-        flag = next((f for f in self._store.ai.flags(account_id) if f.cid == cid), None)
-        if flag is None:
-            return False
-        by_hand = self._store.replies.last_by_hand_ms(account_id, cid, MANUAL_RULE)
-        if by_hand is not None and by_hand >= flag.at_ms:
-            self._store.ai.unflag(account_id, cid)
+        if (account_id, cid) not in self._flags():
+            return False  # the common case, answered from memory
+        flag = self._store.ai.flag_of(account_id, cid)
+        by_hand = self._store.replies.last_by_hand_ms(account_id, cid, MANUAL_RULE) if flag else None
+        if flag is None or (by_hand is not None and by_hand >= flag.at_ms):
+            self.clear_needs_you(account_id, cid)
             return False
         return True
+
+    def clear_needs_you(self, account_id: str, cid: str) -> None:
+        self._store.ai.unflag(account_id, cid)
+        self._flags().discard((account_id, cid))
+
+    def _flags(self) -> set[tuple[str, str]]:
+        with self._flag_lock:
+            if self._flagged is None:
+                self._flagged = {(f.account_id, f.cid) for f in self._store.ai.flags()}
+            return self._flagged
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
@@ -191,11 +222,14 @@ class Assistant:
             return self._catalog.cached(item_id)
         return self._catalog.item(session.credentials.mtop, item_id, account_id)
 
-    def _keep_draft(self, account: AccountConfig, message: Message, item: Item | None, draft: str,
+    def _keep_draft(self, account: AccountConfig, message: Message, item: Item | None, completion: Completion,
                     checked: Checked, decision: str, status: str) -> int:
         now = now_ms()
-        return self._store.ai.add_draft(account_id=account.id, cid=message.cid, to_id=message.sender_id,
-                                        item_id=item.item_id if item else None, draft=draft, text=checked.text,
+        # One transaction for the draft and the day's usage: each write on the reply's path is a wait.
+        return self._store.ai.add_draft(usage=self.usage.row(account.id, completion), account_id=account.id,
+                                        cid=message.cid, to_id=message.sender_id,
+                                        item_id=item.item_id if item else None, draft=completion.text,
+                                        text=checked.text,
                                         decision=decision, checks="; ".join(
                                             (checked.blocked,) if checked.blocked else checked.changes),
                                         status=status, created_at_ms=now, updated_at_ms=now)

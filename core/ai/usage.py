@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from core.ai.model import Completion
 from core.config.ai_schema import AiSettings
-from storage import Store
+from storage import Store, UsageRow
 
 
 def today(now_s: float | None = None) -> str:
@@ -33,8 +34,11 @@ class Usage:
         self._store = store
 
     def record(self, account_id: str, prompt_tokens: int, completion_tokens: int, failed: bool) -> None:
-        self._store.ai.add_usage(account_id, today(), prompt_tokens=prompt_tokens,
-                                 completion_tokens=completion_tokens, failed=failed)
+        self._store.ai.add_usage(UsageRow(account_id, today(), prompt_tokens, completion_tokens, failed))
+
+    def row(self, account_id: str, completion: Completion) -> UsageRow:
+        """One answered call, to be written with its draft."""
+        return UsageRow(account_id, today(), completion.prompt_tokens, completion.completion_tokens, False)
 
     def over_cap(self, account_id: str, settings: AiSettings) -> bool:
         if settings.daily_tokens <= 0:

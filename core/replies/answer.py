@@ -4,8 +4,8 @@ debounce window, in a recover pass or after a slow rule.
     decide (pause? chain) ─► render the template ─► record the verdict (one transaction) ─► outbox.send
 
 Where it runs changes only what it may wait on. On the socket thread it never waits: a message whose answer needs
-an HTTP call (a template with the item's title or price not cached) or a slow rule is left to a handler (it
-answers False, nothing done). A slow rule never holds a handler either: the message is recorded undecided, its
+an HTTP call (a template with the item's title or price not cached) is left to a handler (it answers False,
+nothing done). A slow rule holds neither the socket thread nor a handler: the message is recorded undecided, its
 chat is parked (its later messages wait in order), and the rule runs on the slow-rule pool; when that pool is full
 or the rule fails, the chain goes on with the next rule. A stopping account's message stays undecided, so the
 next start's recover pass answers it.
@@ -142,13 +142,17 @@ class Answerer:
                 return self._record(session, event, received_ms, None, Verdict(Decision.TOO_OLD, now_ms()))
         message = _message(account_id, event, received_ms)
         step = _walk(rules.chain, message, 0, _STOP_AT_SLOW)
-        if on_socket and (step.slow or self._needs_fetch(step.outcome, event, rules.config)
+        if on_socket and (self._needs_fetch(step.outcome, event, rules.config)
                           or (inbound_id is None and _is_replay(event, arrived))):
             return False
         if step.slow:
+            # Parked right where it is, the socket thread included (recording it is one short write, as for a
+            # plain reply): a hop through a handler first cost a turn of the GIL among a thousand threads.
             assert step.at is not None
             if self._park_for_slow(session, event, received_ms, inbound_id, rules, step.at):
                 return True
+            if on_socket:
+                return False  # the next rule may need an item fetch: a handler asks it
             step = _walk(rules.chain, message, step.at, _SKIP_SLOW)
         verdict = self._verdict(session, event, rules, message, step, _SKIP_SLOW, on_socket)
         if verdict is None:
@@ -197,6 +201,9 @@ class Answerer:
             verdict = self._verdict(current, event, rules, message, step, _RUN_SLOW, on_socket=False)
             assert verdict is not None  # only a socket thread's verdict is left to a handler
             self._record(current, event, received_ms, inbound_id, verdict)
+            outcome = step.outcome
+            if outcome is not None and outcome.then is not None and verdict.rule == outcome.rule_id:
+                outcome.then()
         except Exception:
             log.exception("%s: answering chat %s after a slow rule failed", session.account_id, event.cid)
         finally:

@@ -42,8 +42,8 @@ class ChatDispatcher:
         self._enqueue(key, work)
 
     def idle(self, key: Hashable) -> bool:
-        """Nothing of this key is queued or running: work done elsewhere now keeps the key's order."""
-        return key not in self._queues
+        """Nothing of this key is queued, running or parked: work done elsewhere now keeps the key's order."""
+        return key not in self._queues and key not in self._parked
 
     def offer(self, key: Hashable, work: Work) -> bool:
         """``submit`` if a slot is free now; False (nothing queued) when the system is full."""
@@ -78,8 +78,8 @@ class ChatDispatcher:
             return sum(len(queue) for queue in self._queues.values())
 
     def park(self, key: Hashable) -> None:
-        """Called from work of `key`: once it returns, the key's later work waits (queued, holding no handler)
-        until `resume(key)`."""
+        """Called from work of `key` (or for an idle key): from now on (once that work returns) the key's later
+        work waits (queued, holding no handler) until `resume(key)`."""
         with self._lock:
             self._parked.add(key)
 

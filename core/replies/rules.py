@@ -13,7 +13,7 @@ on with the next rule.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.config import AccountConfig, KeywordRule
@@ -40,6 +40,9 @@ class Outcome:
     literal: bool = False  # the text is final (a model's words): no {placeholders} are filled in
     checked: bool = False  # the rule ran the reply checks itself (core/ai/checks.py)
     suggest: bool = False  # a draft for the seller to approve (ai.mode: suggest): recorded, not sent
+    # Bookkeeping the rule wants done once its reply is recorded and on its way (the AI rule's draft record), on
+    # the same thread: off the reply's path, and no thread of its own.
+    then: Callable[[], object] | None = field(default=None, compare=False)
 
 
 class Rule(Protocol):

@@ -133,7 +133,7 @@ def test_a_bigger_concession_than_decided_is_rewritten_to_the_decided_price(env:
     run = start_shop(env, model, bargain={"floor": "80", "max_rounds": 2})
     model.script(default={"content": "好的，80元给你"})
     first = reply_to(env, "70行不行")
-    [draft] = run.store.ai.drafts("sent")
+    [draft] = wait_until(lambda: run.store.ai.drafts("sent"), 5)  # written beside the reply, not before it
     assert draft.draft == "好的，80元给你" and draft.decision.startswith("counter")
     decided = prices_in(first)
     assert decided and decided[0] > 80, first  # round 1 of 2 concedes half the way, not all of it
