@@ -9,6 +9,7 @@
     every other reply ─► checks.py too (Answerer asks it before recording a reply, whatever rule wrote it)
 
 usage.py counts calls and tokens per account and day (the cap, and the cost the dashboard shows); drafts.py
-keeps each draft and its fate, and carries out suggest mode. It imports core.config, core.bargain, core.catalog,
+carries out suggest mode (send, edit, discard a waiting draft); probe.py is `xianyu.py ai test`. Every draft is
+kept with what the checks made of it (table ai_draft), sent, suggested, blocked or discarded. It imports core.config, core.bargain, core.catalog,
 core.events, core.replies.rules and storage; never textual or sim. `openai` is imported only when a call is made.
 """

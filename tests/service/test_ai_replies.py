@@ -280,3 +280,23 @@ def test_one_draft_waits_per_chat(env: Env, model: FakeModel) -> None:
     env.ctl.message(unb, BUYER, "几成新", item_id=ITEM)
     wait_until(lambda: [d.text for d in control.suggestions()] == ["第二稿"], 5)
     assert [d.text for d in run.store.ai.drafts("replaced")] == ["第一稿"]
+
+
+def test_the_agreed_price_is_shown_with_the_order(env: Env, model: FakeModel) -> None:
+    from core.control import Control
+
+    run = start_shop(env, model, bargain={"floor": "80", "max_rounds": 2})
+    model.script(default={"obey": True})
+    assert prices_in(reply_to(env, "90元可以吗")) == [Decimal(90)]  # above this round's counter: accepted at 90
+    env.ctl.order(seller=env.unb("shop-a"), buyer=BUYER, item_id=ITEM, status="paid")
+    [order] = wait_until(lambda: Control(run.svc).orders(10), 5, "the order was not recorded")
+    assert order.agreed_price == "90.00"
+
+
+def test_outside_hours_the_next_rule_answers(env: Env, model: FakeModel) -> None:
+    now = time.localtime()
+    start = (now.tm_hour * 60 + now.tm_min + 120) % 1440  # a window that opens in two hours and lasts one
+    window = f"{start // 60:02d}:{start % 60:02d}-{(start + 60) // 60 % 24:02d}:{(start + 60) % 60:02d}"
+    start_shop(env, model, ai={"hours": window})
+    assert reply_to(env, "在吗") == DEFAULT
+    assert model.requests() == []
