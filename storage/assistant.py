@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlmodel import select
 
 from storage.database import Database
+from storage.driver import DriverTx
 from storage.models import AiDraft, AiUsage, BargainRecord, ChatFlag
 from storage.statements import upsert_into
 
@@ -28,6 +29,15 @@ class UsageRow:
 class AiStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # The writes on an AI reply's path go through the driver (storage/driver.py), built once.
+        draft = AiDraft.__table__  # type: ignore[attr-defined]
+        self._insert_draft = insert(draft).returning(draft.c.id)
+        usage = AiUsage.__table__  # type: ignore[attr-defined]
+        upsert = upsert_into(db.dialect, AiUsage)
+        self._add_usage = upsert.on_conflict_do_update(
+            index_elements=["account_id", "day"],
+            set_={name: usage.c[name] + upsert.excluded[name]
+                  for name in ("calls", "failures", "prompt_tokens", "completion_tokens")})
 
     # -- bargaining ----------------------------------------------------------------------------------------------
 
@@ -57,13 +67,15 @@ class AiStore:
 
     def add_draft(self, usage: UsageRow | None = None, **fields: Any) -> int:
         """Store a draft (and, in the same transaction, the call's `usage`); returns its id."""
-        row = AiDraft(**fields)
-        with self._db.write() as conn:
-            values = row.model_dump(exclude={"id"})
-            result = conn.execute(AiDraft.__table__.insert().values(values))  # type: ignore[attr-defined]
+        values = AiDraft(**fields).model_dump(exclude={"id"})
+
+        def write(tx: DriverTx) -> int:
+            [(draft_id,)] = tx.rows(self._insert_draft, values)
             if usage is not None:
-                conn.execute(self._usage_statement(usage))
-            return int(result.inserted_primary_key[0])
+                tx.run(self._add_usage, _usage_values(usage))
+            return int(draft_id)
+
+        return self._db.fast.run(write)
 
     def draft(self, draft_id: int) -> AiDraft | None:
         with self._db.read() as session:
@@ -101,18 +113,7 @@ class AiStore:
     # -- usage ---------------------------------------------------------------------------------------------------
 
     def add_usage(self, usage: UsageRow) -> None:
-        with self._db.write() as conn:
-            conn.execute(self._usage_statement(usage))
-
-    def _usage_statement(self, usage: UsageRow) -> Any:
-        values = {"account_id": usage.account_id, "day": usage.day, "calls": 1, "failures": int(usage.failed),
-                  "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
-        table = AiUsage.__table__  # type: ignore[attr-defined]
-        statement = upsert_into(self._db.dialect, AiUsage).values(values)
-        return statement.on_conflict_do_update(
-            index_elements=["account_id", "day"],
-            set_={name: table.c[name] + statement.excluded[name]
-                  for name in ("calls", "failures", "prompt_tokens", "completion_tokens")})
+        self._db.fast.run(lambda tx: tx.run(self._add_usage, _usage_values(usage)))
 
     def usage(self, account_id: str, since_day: str = "") -> list[AiUsage]:
         """The account's usage per day from `since_day` on, newest first."""
@@ -145,3 +146,8 @@ class AiStore:
     def flag_of(self, account_id: str, cid: str) -> ChatFlag | None:
         with self._db.read() as session:
             return session.get(ChatFlag, (account_id, cid))
+
+
+def _usage_values(usage: UsageRow) -> dict[str, Any]:
+    return {"account_id": usage.account_id, "day": usage.day, "calls": 1, "failures": int(usage.failed),
+            "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
