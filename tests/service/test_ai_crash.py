@@ -6,10 +6,6 @@ start's recover pass asks the chain again, the model answers this time, and the 
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from bench.harness import ServiceProcess
 from sim.llm import FakeModel
 from tests.service.conftest import BUYER, ITEM, Env
@@ -17,11 +13,6 @@ from tests.service.support import stays, wait_until
 
 ANSWER = "有的，九成新"
 
-
-@pytest.fixture
-def model() -> Any:
-    with FakeModel() as fake:
-        yield fake
 
 
 def test_a_message_waiting_on_the_model_survives_a_kill(env: Env, model: FakeModel) -> None:

@@ -32,11 +32,6 @@ ITEM = "900052644277"
 DEFAULT = "在的，有什么可以帮您？"
 
 
-@pytest.fixture
-def model() -> Any:
-    with FakeModel() as fake:
-        yield fake
-
 
 def start_shop(env: Env, model: FakeModel, ai: dict[str, Any] | None = None, **account: Any) -> Any:
     entry = env.seller("shop-a", ai={"enabled": True, **(ai or {})}, default_reply={"text": DEFAULT}, **account)
