@@ -14,7 +14,6 @@ from tests.service.support import stays, wait_until
 ANSWER = "有的，九成新"
 
 
-
 def test_a_message_waiting_on_the_model_survives_a_kill(env: Env, model: FakeModel) -> None:
     account = env.seller("shop-a", ai={"enabled": True}, default_reply={"text": "在的"})
     unb = env.unb("shop-a")

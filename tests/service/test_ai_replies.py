@@ -23,7 +23,6 @@ ITEM = "900052644277"
 DEFAULT = "在的，有什么可以帮您？"
 
 
-
 def ai_settings(model: FakeModel, **extra: Any) -> dict[str, Any]:
     return {"ai": {"base_url": model.base_url, "model": "sim-chat", "timeout": 3, **extra}}
 

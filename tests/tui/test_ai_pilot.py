@@ -32,7 +32,6 @@ ITEM = "900052644277"
 DEFAULT = "在的，有什么可以帮您？"
 
 
-
 def start_shop(env: Env, model: FakeModel, ai: dict[str, Any] | None = None, **account: Any) -> Any:
     entry = env.seller("shop-a", ai={"enabled": True, **(ai or {})}, default_reply={"text": DEFAULT}, **account)
     running = env.start([entry], settings={"ai": {"base_url": model.base_url, "model": "sim-chat", "timeout": 3}})
