@@ -9,6 +9,8 @@ The command line (docs/contracts.md §3.1):
     python xianyu.py login ACCOUNT [--config PATH] [--db URL] [--png PATH]        log in by scanning a QR code
     python xianyu.py stock import NAME FILE | stock count [NAME] | stock list   stock lists of codes
     python xianyu.py rekey [--config PATH] [--db URL]                           rotate the key sealing cookies
+    python xianyu.py ai test [ACCOUNT] [--text TEXT]                            try the AI endpoint
+    python xianyu.py notify test [NAME|URL]                                     send a test notification
 
 Exit codes: 0 on a clean stop, 2 on a configuration error (message on stderr, nothing started), also when
 another xianyu.py runs on the database or the database stayed unwritable for 60 s (XIANYU_DATABASE_WAIT_SECONDS).
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.config import Config
     from core.credentials.account import AccountCredentials
 
 EXIT_OK = 0
@@ -95,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     ai_test.add_argument("--text", default=None, metavar="TEXT", help="the buyer message to send")
     _add_config_option(ai_test)
     ai_test.set_defaults(func=cmd_ai_test)
+
+    notify = sub.add_parser("notify", help="notifications: send a test message to the configured channels")
+    notify_actions = notify.add_subparsers(title="notify commands", metavar="ACTION", required=True)
+    notify_test = notify_actions.add_parser("test", help="send a test message to every channel, the one NAME, or "
+                                                         "an apprise URL, and print apprise's result")
+    notify_test.add_argument("target", nargs="?", metavar="NAME|URL")
+    _add_config_option(notify_test)
+    notify_test.set_defaults(func=cmd_notify_test)
 
     rekey = sub.add_parser("rekey", help="seal the stored cookies and tokens with a new key (the service stopped)")
     _add_config_option(rekey)
@@ -209,14 +220,23 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from core.config import load_config, summary
+def _loaded(args: argparse.Namespace) -> Config | None:
+    """``--config``'s file, loaded; None (its errors printed, FILE:LINE each) when it does not load."""
+    from core.config import load_config
     from core.errors import ConfigError
 
     try:
-        config = load_config(args.config)
+        return load_config(args.config)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
+        return None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from core.config import summary
+
+    config = _loaded(args)
+    if config is None:
         return EXIT_CONFIG
     print(summary(config))
     return EXIT_OK
@@ -347,15 +367,16 @@ def cmd_rekey(args: argparse.Namespace) -> int:
 
 def cmd_ai_test(args: argparse.Namespace) -> int:
     from core.ai.probe import PROBE_TEXT, probe
-    from core.config import load_config
-    from core.errors import ConfigError
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return EXIT_CONFIG
-    return probe(config, args.account, args.text or PROBE_TEXT)
+    config = _loaded(args)
+    return EXIT_CONFIG if config is None else probe(config, args.account, args.text or PROBE_TEXT)
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from core.notify.command import notify_test
+
+    config = _loaded(args)
+    return EXIT_CONFIG if config is None else notify_test(config, args.target)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

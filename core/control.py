@@ -16,7 +16,7 @@ from core.replies.rules import Rule
 from core.service import Service
 from core.session.loop import Snapshot
 from core.verification.pool import SliderStatus
-from storage import AiDraft, ChatLine, InboundMessage, Reply
+from storage import AiDraft, ChatLine, InboundMessage, NotifyMessage, Reply
 
 CHAT_KIND = "chat"  # the buyers' messages among what is stored
 
@@ -155,3 +155,11 @@ class Control:
         account = self._service.config.find(account_id)
         settings = account.ai.ai if account is not None else AiSettings()
         return self._service.assistant.usage.days(account_id, settings)[:days]
+
+    # -- notifications ------------------------------------------------------------------------------------------
+
+    def notifications(self, limit: int = 100) -> list[NotifyMessage]:
+        """The latest messages of the notification outbox, newest first: one row per message and channel (its
+        state: pending, sent or dead; ``last_error`` is masked)."""
+        return self._parts()[1].notices.recent_messages(limit)
+

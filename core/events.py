@@ -185,6 +185,17 @@ class LoginExpiring(Event):
 
 
 @dataclass(frozen=True)
+class NotificationChanged(Event):
+    """A notification to one channel was sent, failed a try (``retrying``) or was given up (``dead``)."""
+
+    channel: str
+    kind: str
+    title: str
+    state: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class AccountError(Event):
     message: str
 

@@ -71,6 +71,9 @@ def _describe(event: ev.Event) -> str:
             return f"stock {event.stock!r} is low: {event.left} left (threshold {event.threshold})"
         case ev.AccountError():
             return f"{who}: error: {event.message}"
+        case ev.NotificationChanged():
+            error = f": {_clip(event.error)}" if event.error else ""
+            return f"notification to {event.channel} {event.state}: {_clip(event.title)}{error}"
         case ev.ConfigReloaded():
             return (f"config reloaded: added {list(event.added)}, removed {list(event.removed)}, "
                     f"changed {list(event.changed)}")
@@ -103,6 +106,8 @@ class LogSink:
         level = _LEVELS.get(type(event), logging.INFO)
         if isinstance(event, ev.StateChanged) and event.state in ev.TROUBLED:
             level = logging.WARNING
+        elif isinstance(event, ev.NotificationChanged) and event.state != "sent":
+            level = logging.ERROR if event.state == "dead" else logging.WARNING
         log.log(level, "%s", format_event(event))
 
 

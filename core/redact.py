@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 from core.goofish.cookies import mask
 
@@ -27,8 +28,22 @@ _PATTERN = re.compile(
 _BARE_KEY = re.compile(r"(?P<lead>\b(?:sk|pk|rk)-|Bearer\s+)(?P<value>[A-Za-z0-9_\-.]{8,})")
 
 
+# Secrets known only at run time (the tokens inside notification URLs): masked wherever they appear.
+_HIDDEN: frozenset[str] = frozenset()
+
+
+def hide(values: Iterable[str]) -> None:
+    """Mask these literal values in every log line from now on (a channel's token, say)."""
+    global _HIDDEN
+    _HIDDEN = _HIDDEN | {value for value in values if value}
+
+
 def redact(text: str) -> str:
-    """Mask every ``name=value`` / ``"name": "value"`` pair whose name is a known secret, and bare API keys."""
+    """Mask every ``name=value`` / ``"name": "value"`` pair whose name is a known secret, bare API keys and the
+    values given to ``hide``."""
+    for value in sorted(_HIDDEN, key=len, reverse=True) if _HIDDEN else ():
+        if value in text:
+            text = text.replace(value, mask(value))
     text = _PATTERN.sub(lambda m: f"{m['name']}{m['sep']}{mask(m['value'])}", text)
     return _BARE_KEY.sub(lambda m: f"{m['lead']}{mask(m['value'])}", text)
 

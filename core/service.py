@@ -36,6 +36,7 @@ from core.errors import ConfigError, CookieRejected, LoginFailed
 from core.goofish.cookies import CookieJar, mask
 from core.inert import inert
 from core.manager import AccountManager, Sessions
+from core.notify.notifier import Notifier
 from core.orders.worker import Orders
 from core.platform import Platform, configured_platform
 from core.replies.answer import AccountRules
@@ -86,6 +87,7 @@ class Service:
         self.keeper: LoginKeeper | None = None
         self.assistant: Assistant | None = None
         self.suggestions: Suggestions | None = None
+        self.notifier: Notifier | None = None
         self.sessions = Sessions()
         self._rules: dict[str, AccountRules] = {}
         self._handlers: ThreadPoolExecutor | None = None
@@ -105,6 +107,9 @@ class Service:
             self._instance, self.store = open_database(
                 self.db_url, self.config.path.parent, fresh=self.platform.scratch and self.db_url == DEMO_DB_URL)
         store = self.store
+        # First, so that it hears every account's first state; its incidents survive restarts in the database.
+        self.notifier = Notifier(store, self.bus, lambda: self.config).start()
+        self.bus.add(self.notifier)
         self.jobs = Jobs()
         self.assistant = Assistant(store, self.bus, Catalog(store), self.sessions.get, self._paused,
                                    default_base_url=self.platform.model_url)
@@ -157,6 +162,8 @@ class Service:
             self._handlers.shutdown(wait=False, cancel_futures=True)
         self.slider.close()
         self.bus.close()
+        if self.notifier is not None:
+            self.notifier.close()  # what is unsent stays in the outbox for the next start
         if self.store is not None:
             self.store.close()
         if self._instance is not None:

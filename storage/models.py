@@ -356,3 +356,57 @@ class ChatFlag(SQLModel, table=True):
     cid: str = Field(primary_key=True)
     reason: str = ""
     at_ms: int = Field(sa_type=BigInteger)
+
+
+# ---- notifications ----------------------------------------------------------------------------------------------
+
+
+class NotifyIncident(SQLModel, table=True):
+    """One incident: an account and a cause (``login_required``, ``delivery_failed:<order>`` …), open until it
+    recovers or expires. ``open_cause`` is the cause while open and NULL once closed: the unique index on it lets
+    only one incident per account and cause be open, so a repeated or replayed event opens nothing.
+    ``due`` is what is still to be said about it (open | reminder | recovered | "" = nothing) from ``due_at_ms``:
+    the notifier writes the messages and clears it in one transaction, so a restart neither loses nor repeats one."""
+
+    __tablename__ = "notify_incident"
+    __table_args__ = (Index("ux_notify_incident_open", "account_id", "open_cause", unique=True),
+                      Index("ix_notify_incident_due", "due", "due_at_ms"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    account_id: str
+    cause: str
+    open_cause: str | None = None
+    kind: str
+    severity: str
+    detail: str = ""  # JSON of what the message says (the punish URL, the order, the reason …)
+    opened_at_ms: int = Field(sa_type=BigInteger)
+    announced_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    reminders: int = 0
+    due: str = ""
+    due_at_ms: int = Field(default=0, sa_type=BigInteger)
+    closed_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    expires_at_ms: int | None = Field(default=None, sa_type=BigInteger)  # one-shot kinds close silently then
+
+
+class NotifyMessage(SQLModel, table=True):
+    """The durable outbox: one message for one channel. ``key`` is its idempotency key (the unique index on
+    (channel, key) makes writing it twice a no-op); ``state``: pending → sent, or dead after the last try."""
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (Index("ux_notify_outbox_key", "channel", "key", unique=True),
+                      Index("ix_notify_outbox_due", "state", "channel", "next_at_ms"))
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_ID)
+    channel: str
+    key: str
+    kind: str
+    severity: str
+    accounts: str = ""  # comma-separated account ids
+    title: str = ""
+    body: str = ""
+    state: str = "pending"
+    attempts: int = 0
+    next_at_ms: int = Field(default=0, sa_type=BigInteger)
+    last_error: str = ""
+    created_at_ms: int = Field(sa_type=BigInteger)
+    sent_at_ms: int | None = Field(default=None, sa_type=BigInteger)

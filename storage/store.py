@@ -35,7 +35,8 @@ from storage.instance import note_holder
 from storage.items import ItemStore
 from storage.keys import KEY_FILE, KeySource, key_source
 from storage.messages import MessageStore
-from storage.models import ChatPause, InboundMessage, Reply, SeenMessage
+from storage.models import ChatPause, InboundMessage, NotifyIncident, NotifyMessage, Reply, SeenMessage
+from storage.notices import NoticeStore
 from storage.orders import OrderStore
 from storage.replies import ReplyStore
 from storage.sealing import Sealer
@@ -77,6 +78,7 @@ class Store:
         self.orders = OrderStore(self.db)
         self.stock = StockStore(self.db)
         self.ai = AiStore(self.db)
+        self.notices = NoticeStore(self.db)
         self.file = sqlite_file(self.db.engine.url)
         self._identity = FileIdentity.of(self.file) if self.file is not None else None
 
@@ -132,6 +134,8 @@ class Store:
             "chat_pauses": self._delete_chunked((ChatPause.account_id, ChatPause.cid), ChatPause.until_ms <= now_ms),
             "inbound_messages": self._delete_chunked((InboundMessage.id,), InboundMessage.received_at_ms < cutoff),
             "replies": self._delete_chunked((Reply.id,), Reply.decided_at_ms < cutoff),
+            "notifications": self._delete_chunked((NotifyMessage.id,), NotifyMessage.created_at_ms < cutoff),
+            "incidents": self._delete_chunked((NotifyIncident.id,), NotifyIncident.closed_at_ms < cutoff),
         }
 
     def _delete_chunked(self, key: tuple[Any, ...], condition: ColumnElement[bool]) -> int:

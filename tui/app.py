@@ -38,6 +38,7 @@ from tui.screens.common import ConfirmScreen, SummaryBar
 from tui.screens.inbox import InboxScreen
 from tui.screens.log import LogScreen
 from tui.screens.login import LoginScreen
+from tui.screens.notifications import NotificationsScreen
 from tui.screens.orders import OrdersScreen
 from tui.screens.verification import VerificationScreen
 
@@ -55,14 +56,16 @@ class XianyuApp(App[None]):
     CSS_PATH = "styles.tcss"
     TITLE = "xianyu"
     MODES = {"accounts": AccountsScreen, "inbox": InboxScreen, "verification": VerificationScreen,
-             "orders": OrdersScreen, "log": LogScreen}
+             "orders": OrdersScreen, "log": LogScreen, "notifications": NotificationsScreen}
     BINDINGS = [
         Binding("1", "switch_mode('accounts')", "Accounts"),
         Binding("2", "switch_mode('inbox')", "Inbox"),
         Binding("3", "switch_mode('verification')", "Verify"),
         Binding("4", "switch_mode('orders')", "Orders"),
         Binding("5", "switch_mode('log')", "Log"),
-        Binding("ctrl+r", "reload", "Reload"),
+        Binding("6", "switch_mode('notifications')", "Notify"),
+        # accounts.yml is watched and reloads by itself: "now" is in the palette, the footer keeps room for Quit.
+        Binding("ctrl+r", "reload", "Reload", show=False),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]

@@ -85,6 +85,8 @@ class Backend(Protocol):
     def needs_you(self) -> list[tuple[str, str, str, int]]: ...
     def clear_needs_you(self, account_id: str, cid: str) -> None: ...
     def ai_usage(self, account_id: str, days: int = 7) -> list[Any]: ...
+    # notifications to the seller's phone (issue 15), blocking: storage.NotifyMessage rows, newest first
+    def notifications(self, limit: int = 100) -> list[Any]: ...
 
 
 class ServiceBackend:
@@ -198,6 +200,9 @@ class ServiceBackend:
 
     def ai_usage(self, account_id: str, days: int = 7) -> list[Any]:
         return self.control.ai_usage(account_id, days)
+
+    def notifications(self, limit: int = 100) -> list[Any]:
+        return self.control.notifications(limit)
 
 
 def conversation_from_rows(message: Any, reply: Any) -> Conversation:

@@ -89,9 +89,17 @@ def date_time(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
 
 
-def clock(ms: int | None) -> str:
-    """Local wall-clock time of day, as the log lines print it."""
-    return "—" if not ms else time.strftime("%H:%M:%S", time.localtime(ms / 1000))
+def clock(ms: int | None, seconds: bool = True) -> str:
+    """Local wall-clock time of day, as the log lines print it (``seconds=False``: ``03:20``)."""
+    return "—" if not ms else time.strftime("%H:%M:%S" if seconds else "%H:%M", time.localtime(ms / 1000))
+
+
+def when(now_ms: int, ms: int | None) -> str:
+    """Today's time of day, or the date of an older moment (a time alone would read as today's)."""
+    if not ms:
+        return "—"
+    then = time.localtime(ms / 1000)
+    return clock(ms) if then[:3] == time.localtime(now_ms / 1000)[:3] else time.strftime("%Y-%m-%d", then)
 
 
 def masked_id(value: str) -> str:

@@ -96,7 +96,7 @@ def read_ai(r: NodeReader, node: Node, path: str, doc_key: str) -> Partial | Non
         "history": lambda n, p: _bounded(r, n, p, int),
         "max_tokens": lambda n, p: _bounded(r, n, p, int),
         "temperature": lambda n, p: _bounded(r, n, p, float),
-        "hours": lambda n, p: _hours(r, n, p),
+        "hours": lambda n, p: read_hours(r, n, p),
         "handoff": lambda n, p: _words(r, n, p),
         "structured": r.flag,
         "daily_tokens": lambda n, p: _bounded(r, n, p, int),
@@ -178,7 +178,7 @@ def _item_prompts(r: NodeReader, node: Node, path: str) -> dict[str, str] | None
     return prompts
 
 
-def _hours(r: NodeReader, node: Node, path: str) -> tuple[tuple[int, int], ...] | None:
+def read_hours(r: NodeReader, node: Node, path: str) -> tuple[tuple[int, int], ...] | None:
     """"09:00-23:00", or a list of such windows (one may run past midnight: "22:00-02:00")."""
     entries = [node] if isinstance(node, ScalarNode) else r.sequence(node, path)
     windows = []

@@ -163,6 +163,39 @@ FILE_KEYS_DOC += (
 )
 
 
+# The notification keys (notify_schema.py): channels service-wide and per account, and the policy.
+_CHANNEL_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("url", "(url or url_env)", "an apprise URL: dingtalk://, feishu://, wecombot://, tgram://, bark://, ntfy://, "
+     "mailto://, discord://, json:// … (masked everywhere: it carries tokens)"),
+    ("url_env", "(url or url_env)", "name of an environment variable holding the URL"),
+    ("name", "scheme#N", "what `notify test NAME` and the dashboard call the channel"),
+    ("events", "every kind but order_paid, daily_summary", "the kinds this channel receives: needs_verification, "
+     "login_required, login_expiring, offline, delivery_failed, low_stock, needs_you, order_paid, "
+     "account_recovered, daily_summary"),
+    ("min_severity", "info", "info | warning | error: the least severe message this channel receives"),
+    ("rate_per_minute", "20", "messages per minute at most (DingTalk and WeCom robots take about 20)"),
+)
+_NOTIFY_POLICY_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("grace_seconds", "120", "an account offline this long is an offline incident (a disconnect alone is not)"),
+    ("fail_count", "5", "… or this many failed connects or disconnects within the grace period (flapping)"),
+    ("group_seconds", "10", "incidents of one kind across accounts within this window go out as one message"),
+    ("reminders", "[30, 120, 480]", "minutes after the first message at which an open incident is said again"),
+    ("attempts", "8", "tries per message and channel before it is dead (logged, shown red)"),
+    ("retry_seconds", "5", "first retry delay; doubles per try, at most 10 minutes"),
+    ("quiet_hours", "none", "\"23:00-07:00\" (or a list): less severe messages wait until the window ends"),
+    ("quiet_severity", "error", "what still gets through in quiet hours"),
+    ("summary_at", "21:00", "local time of the daily_summary (sent to channels that list it)"),
+)
+FILE_KEYS_DOC += (
+    (KeyDoc("notify", "[]", "notification channels for every account: a list of apprise URLs or mappings"),)
+    + tuple(KeyDoc(f"notify[].{k}", d, m) for k, d, m in _CHANNEL_KEYS)
+    + (KeyDoc("accounts[].notify", "[]", "this account's own channels, in addition to notify:"),)
+    + tuple(KeyDoc(f"accounts[].notify[].{k}", d, m) for k, d, m in _CHANNEL_KEYS)
+    + _placed("settings.notify", _NOTIFY_POLICY_KEYS, "when an incident is worth a message, grouping, retries, "
+              "quiet hours")
+)
+
+
 def allowed_keys(parent: str) -> frozenset[str]:
     """The documented child keys of *parent* ("" = top level, "accounts[]" = an account, ...)."""
     prefix = f"{parent}." if parent else ""

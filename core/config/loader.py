@@ -30,6 +30,8 @@ from core.config.checks import (
 from core.config.delivery_rules import read_deliveries
 from core.config.keys import SETTINGS_DOC, allowed_keys
 from core.config.nodes import NodeReader, describe, given, join, optional
+from core.config.notify_rules import read_channels, read_notify_settings
+from core.config.notify_schema import NotifyConfig, NotifySettings
 from core.config.reply_rules import read_default_reply, read_item_replies, read_keywords
 from core.config.schema import (
     DELIVERY_LIMITS,
@@ -118,14 +120,19 @@ def _config(r: NodeReader, root: Node | None, path: Path) -> Config | None:
     settings = (_global_settings(r, settings_values, settings_node) if settings_values is not None and settings_node
                 else Settings())
     ai = service_ai(r, settings_values or {})
+    channel_names: dict[str, int] = {}
+    policy_node = given(settings_values or {}, "notify")
+    notify = NotifyConfig(
+        optional(top, "notify", "", lambda n, p: read_channels(r, n, p, "notify", None, channel_names), ()),
+        read_notify_settings(r, policy_node, "settings.notify") if policy_node else NotifySettings())
     if "accounts" not in top:
         r.report(root, "accounts", "missing (list the seller accounts, or write accounts: [])")
         return None
     id_lines: dict[str, int] = {}
-    accounts = [_account(r, node, f"accounts[{index}]", settings, id_lines, ai)
+    accounts = [_account(r, node, f"accounts[{index}]", settings, id_lines, ai, channel_names)
                 for index, node in enumerate(r.sequence(top["accounts"], "accounts"))]
     return Config(path=path, server=server or LIVE_SERVER, database=database, settings=settings,
-                  accounts=tuple(account for account in accounts if account), ai=ai)
+                  accounts=tuple(account for account in accounts if account), ai=ai, notify=notify)
 
 
 def _server(r: NodeReader, node: Node, base_dir: Path) -> ServerConfig | None:
@@ -193,7 +200,7 @@ def _global_settings(r: NodeReader, values: Mapping[str, Node], node: Node) -> S
 
 
 def _account(r: NodeReader, node: Node, path: str, settings: Settings, id_lines: dict[str, int],
-             ai_defaults: AccountAi) -> AccountConfig | None:
+             ai_defaults: AccountAi, channel_names: dict[str, int]) -> AccountConfig | None:
     values = r.mapping(node, path, _ACCOUNT_KEYS, _GLOBAL_ONLY_HINTS)
     if values is None:
         return None
@@ -215,6 +222,8 @@ def _account(r: NodeReader, node: Node, path: str, settings: Settings, id_lines:
         default_reply=optional(values, "default_reply", path, lambda n, p: read_default_reply(r, n, p), None),
         delivery=optional(values, "delivery", path, lambda n, p: read_deliveries(r, n, p), ()),
         ai=_checked_ai(r, account_ai(r, values, path, ai_defaults), values, node, path),
+        notify=optional(values, "notify", path,
+                        lambda n, p: read_channels(r, n, p, "accounts[].notify", account_id, channel_names), ()),
         effective=effective,
     )
     return account if account_id else None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.config.ai_schema import AccountAi
+from core.config.notify_schema import NotifyChannel, NotifyConfig
 from core.goofish.cookies import CookieJar, mask
 from core.goofish.endpoints import LIVE
 from storage.engine import DEFAULT_DB_URL
@@ -258,6 +259,8 @@ class AccountConfig:
     default_reply: DefaultReply | None = None
     delivery: tuple[DeliveryRule, ...] = ()
     ai: AccountAi = AccountAi()  # the AI rule, bargaining limits and reply filter (ai_schema.py)
+    # The account's own notification channels: read by the notifier on each message, so an edit restarts nothing.
+    notify: tuple[NotifyChannel, ...] = field(default=(), compare=False)
     effective: Settings = field(default_factory=Settings, compare=False)
 
     @property
@@ -279,6 +282,11 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     accounts: tuple[AccountConfig, ...] = ()
     ai: AccountAi = AccountAi()  # settings.ai / bargain / reply_filter: what an account without its own uses
+    notify: NotifyConfig = NotifyConfig()  # notify: and settings.notify
+
+    def channels(self) -> tuple[NotifyChannel, ...]:
+        """Every notification channel: the service-wide ones, then each account's own."""
+        return self.notify.channels + tuple(c for account in self.accounts for c in account.notify)
 
     def account(self, account_id: str) -> AccountConfig:
         account = self.find(account_id)

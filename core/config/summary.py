@@ -18,7 +18,22 @@ def summary(config: Config) -> str:
     ]
     for account in config.accounts:
         lines += _account_summary(account, config.settings, demo=server.mode == "demo")
+    lines += _notify_summary(config)
     return "\n".join(lines)
+
+
+def _notify_summary(config: Config) -> list[str]:
+    """The channels by name and scheme only: the rest of a URL may be its token."""
+    channels = config.channels()
+    if not channels:
+        return ["notify: no channels (add notify: to hear about accounts that need you)"]
+    lines = [f"notify: {len(channels)} channel(s)"]
+    for channel in channels:
+        source = f" from ${channel.url_env}" if channel.url_env else ""
+        scope = f", only {channel.account}" if channel.account else ""
+        lines.append(f"  - {channel.name}: {channel.url.partition('://')[0]}://…{source}, "
+                     f"{len(channel.events)} kinds, min severity {channel.min_severity}{scope}")
+    return lines
 
 
 def _account_summary(account: AccountConfig, settings: Settings, demo: bool) -> list[str]:

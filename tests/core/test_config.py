@@ -558,7 +558,7 @@ def test_secrets_never_show(tmp_path: Path) -> None:
 def test_every_accepted_key_is_documented() -> None:
     assert [doc.name for doc in SETTINGS_DOC] == [f.name for f in dataclasses.fields(Settings)]
     assert all(doc.meaning and doc.default == getattr(Settings(), doc.name) for doc in SETTINGS_DOC)
-    assert allowed_keys("") == {"server", "database", "settings", "accounts"}
+    assert allowed_keys("") == {"server", "database", "settings", "accounts", "notify"}
     assert allowed_keys("accounts[].keywords[].match") == {"contains", "exact", "regex"}
     reference = reference_markdown()
     assert all(f"`{doc.name}`" in reference for doc in SETTINGS_DOC)

@@ -158,14 +158,17 @@ def server_block(urls: dict[str, str]) -> dict[str, str]:
 
 
 def write_config(path: Path, urls: dict[str, str], accounts: Iterable[dict[str, Any]], *,
-                 database: str | None = None, settings: dict[str, Any] | None = None) -> Path:
+                 database: str | None = None, settings: dict[str, Any] | None = None,
+                 notify: list[Any] | None = None) -> Path:
     """Write an accounts.yml pointing at the simulator, with the fast settings (overridable)."""
-    document = {
+    document: dict[str, Any] = {
         "server": server_block(urls),
         "database": database or f"sqlite:///{path.parent / 'x.db'}",
         "settings": {**FAST_SETTINGS, **(settings or {})},
         "accounts": list(accounts),
     }
+    if notify is not None:
+        document["notify"] = notify
     text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
     # Write then rename, so the config watcher never reads a half-written file.
     scratch = path.with_name(path.name + ".tmp")

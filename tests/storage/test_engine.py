@@ -30,6 +30,8 @@ TABLES = {
     "delivery_unit",
     "stock_code",
     "stock_alert",
+    "notify_incident",  # notifications (storage/notices.py)
+    "notify_outbox",
 }
 
 

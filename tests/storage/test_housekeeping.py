@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 import storage.store
-from storage import DatabaseUnavailable, Store
+from storage import DatabaseUnavailable, NotifyIncident, Store
 from tests.storage.race import claim_once, inbound
 
 T0 = 1_700_000_000_000
@@ -79,11 +79,22 @@ def test_cleanup_deletes_what_expired_and_counts_it(store: Store, monkeypatch: p
         store.replies.add(account_id="shop-a", cid="c1", to_id="b", rule="r", text="yo", decided_at_ms=T0 + n)
     inbound(store, "shop-a", "c1", "new", now, text="hi")
     claim_once(store, "shop-a", "c1", "default", T0)
+    for cause in ("login_required", "offline"):  # both old; only the closed one goes
+        store.notices.open_incident(NotifyIncident(account_id="shop-a", cause=cause, kind=cause, severity="error",
+                                                   opened_at_ms=T0))
+    [closed, still_open] = store.notices.open_incidents()
+    assert closed.id is not None
+    store.notices.change_incident(closed.id, closed_at_ms=T0 + 1)
+    store.notices.announce([{"channel": "phone", "key": key, "kind": "offline", "severity": "warning",
+                             "created_at_ms": at} for key, at in (("old", T0), ("new", now))], [])
 
     counts = store.cleanup(now, retention_ms=7 * DAY)
 
     # Old: 7 marks, the 4 messages with their replies, and the once-rule's message (its mark and reply too).
-    assert counts == {"seen_messages": 12, "chat_pauses": 1, "inbound_messages": 5, "replies": 5}
+    assert counts == {"seen_messages": 12, "chat_pauses": 1, "inbound_messages": 5, "replies": 5,
+                      "notifications": 1, "incidents": 1}
+    assert [i.cause for i in store.notices.open_incidents()] == [still_open.cause]
+    assert [m.key for m in store.notices.recent_messages()] == ["new"]
     assert store.messages.mark_seen("shop-a", "fresh", DAY, now) is False  # kept
     assert [p.cid for p in store.chats.pauses(now)] == ["c-new"]
     assert [m.message_id for m in store.messages.recent()] == ["new"]

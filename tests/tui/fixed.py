@@ -14,7 +14,7 @@ from core.config import Config, load_config
 from core.orders.worker import OrderView, UnitView
 from core.session.loop import Snapshot
 from core.verification.pool import SliderStatus, VerificationOutcome
-from storage import AiDraft
+from storage import AiDraft, NotifyMessage
 from tui.app import XianyuApp
 from tui.backend import AccountDetail, HistoryEntry, RuleHits
 from tui.model import Conversation
@@ -132,6 +132,7 @@ class FixedBackend:
         path.write_text(CONFIG_TEXT, encoding="utf-8")
         self._config = load_config(path)
         self.calls: list[tuple] = []
+        self.notices = notifications()  # a test may add rows or change their state
 
     def config(self) -> Config:
         return self._config
@@ -205,6 +206,9 @@ class FixedBackend:
     def orders(self, limit: int) -> list[OrderView]:
         return ORDERS[:limit]
 
+    def notifications(self, limit: int = 100) -> list[NotifyMessage]:
+        return self.notices[:limit]
+
     def retry_delivery(self, order_id: str) -> None:
         self.calls.append(("retry", order_id))
 
@@ -241,6 +245,34 @@ ORDERS = [  # newest first, as Orders.recent returns them
               "", NOW - 600 * SEC, (UnitView(1, "sent", "ABCD…(19)", 1, NOW - 598 * SEC),
                                     UnitView(2, "sent", "EFGH…(19)", 1, NOW - 598 * SEC))),
 ]
+
+
+GROUPED_BODY = "Their logins ended. Scan a QR code for each: Accounts screen, select the account, press l.\na\nb\nc"
+BUYER_QUOTE = "急性子 in chat 50000000007:\n“转人工，我要退款 [b]快[/b]\x1b[2J”\nAnswer on the Inbox screen (2)."
+
+
+def notifications() -> list[NotifyMessage]:
+    """Newest first, one row per message and channel, as Control.notifications returns them."""
+    def row(id_: int, channel: str, kind: str, severity: str, accounts: str, title: str, body: str, state: str,
+            attempts: int, created: int, **more: object) -> NotifyMessage:
+        return NotifyMessage(id=id_, channel=channel, key=f"{kind}:{accounts}:{created}", kind=kind,
+                             severity=severity, accounts=accounts, title=title, body=body, state=state,
+                             attempts=attempts, created_at_ms=created, **more)
+    return [
+        row(6, "phone", "login_required", "error", "a,b,c", "3 accounts need a QR scan: a, b, c", GROUPED_BODY,
+            "pending", 0, NOW - 2 * SEC, next_at_ms=NOW),
+        row(5, "phone", "needs_you", "warning", "shop-b", "shop-b: a buyer asks for a person", BUYER_QUOTE,
+            "sent", 1, NOW - 5 * SEC, sent_at_ms=NOW - 4 * SEC),
+        row(4, "json#1", "delivery_failed", "error", "shop-b", "shop-b: order 3000000000000000003 not delivered",
+            "stock 'cards-b' is empty\nbuyer 老王在闲鱼 paid for 会员兑换码 月卡\nFill the stock, then t on the Orders screen.",
+            "pending", 2, NOW - 20 * SEC, next_at_ms=NOW + 40 * SEC, last_error="HTTP 502 Bad Gateway from 127.0.0.1:9999"),
+        row(3, "phone", "offline", "warning", "shop-c", "shop-c is offline (reconnecting for 2 minutes)",
+            "connection closed; retry in 4.0s\n5 failed connects in 2 minutes", "dead", 8, NOW - 900 * SEC,
+            last_error="ntfy: 401 Unauthorized (token tk_a…(32))"),
+        row(2, "json#1", "daily_summary", "info", "shop-a,shop-b", "Daily summary: 129 messages, 127 replies, 3 orders",
+            "shop-a: 120 messages, 118 replies, 2 orders\nshop-b: 9 messages, 9 replies, 1 order", "sent", 1,
+            NOW - (6 * 3600 + 20 * 60) * SEC, sent_at_ms=NOW - (6 * 3600 + 20 * 60 - 1) * SEC),
+    ]
 
 
 def fixed_app(tmp: Path) -> XianyuApp:

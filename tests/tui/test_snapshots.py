@@ -50,6 +50,8 @@ SCREENS = {  # the keys that lead from the home screen to each main screen
     "verification": ("3",),
     "orders": ("4",),
     "log": ("5",),
+    "notifications": ("6",),
+    "notification": ("6", "down", "down", "enter"),  # one message in full: the pending one, its error
 }
 
 

@@ -1,10 +1,15 @@
-"""What the screens share: the summary bar, in-place DataTable syncing, the confirm and text dialogs."""
+"""What the screens share: the summary bar, in-place DataTable syncing, paced storage reads, the detail tables,
+the confirm and text dialogs."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from rich import box
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -68,6 +73,20 @@ class RowSync:
         for key, cells in wanted.items():
             self._put(key, cells)
 
+    def sync_ordered(self, rows: Iterable[tuple[str, Cells]]) -> None:
+        """Like ``sync``, for a table whose rows keep the given order though new ones come first (newest first):
+        a new row that belongs above a shown one rebuilds the table once, the cursor staying on its row."""
+        wanted: dict[str, Cells] = dict(rows)
+        kept = [key for key in self.shown if key in wanted]
+        if kept != list(wanted)[:len(kept)]:  # appending would put a new row below older ones
+            selected = self.selected_key()
+            self.reset()
+            self.sync(wanted.items())
+            if selected in wanted:
+                self.table.move_cursor(row=self.table.get_row_index(selected))
+            return
+        self.sync(wanted.items())
+
     def sync_visible(self, items: Sequence[T], key: Callable[[T], str], cells: Callable[[T], Cells]) -> None:
         """For big tables: every row exists, but only the rows on screen get their cells recomputed (a
         thousand rows of ages and counters would cost milliseconds of GIL a redraw for nothing); a row
@@ -106,6 +125,40 @@ class RowSync:
             return None
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return row_key.value
+
+
+class PacedReads:
+    """One storage read at a time, in a worker, at most every ``every`` seconds: a screen asks on each of the
+    app's redraws (about a second apart) and gets the rows back on the loop."""
+
+    SLACK = 0.25  # redraws come a tick early or late: a read due every 2 s must not wait for the third second
+    STUCK = 10.0  # a failed read was reported by ``app.call``, which then never calls back: try again after this
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self._started = -math.inf
+        self._busy = False
+
+    def due(self) -> bool:
+        elapsed = time.monotonic() - self._started
+        return elapsed >= self.every - self.SLACK and (not self._busy or elapsed > self.STUCK)
+
+    def start(self, app: Any, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None]) -> None:
+        self._busy, self._started = True, time.monotonic()
+
+        def done(result: Any) -> None:
+            self._busy = False
+            then(result)
+        app.call(fn, *args, then=done)
+
+
+def titled_table(title: str, *columns: str) -> Table:
+    """A detail screen's section: a bold title over borderless columns that fold long values."""
+    table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
 
 
 def add_columns(table: DataTable, columns: Sequence[tuple[str, str, int | None]]) -> list[str]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,7 +16,7 @@ from textual.widgets import Footer, Static
 
 from tui.backend import AccountDetail
 from tui.format import cell_text, clock, date_time, left
-from tui.screens.common import SummaryBar
+from tui.screens.common import SummaryBar, titled_table
 
 
 def login_line(snap: Any, now: int) -> tuple[tuple[str, str], ...]:
@@ -29,24 +27,16 @@ def login_line(snap: Any, now: int) -> tuple[tuple[str, str], ...]:
     return ("\nlogin ", "dim"), (valid, style), ("  ", ""), (snap.login_state.replace("_", " "), style)
 
 
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", expand=True, box=box.SIMPLE_HEAD,
-                  show_edge=False, pad_edge=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
-
-
 def ai_part(detail: AccountDetail) -> list[Any]:
     """The AI settings in effect and the usage per day (newest first); nothing for an account without AI."""
     if not detail.ai:
         return []
     if dict(detail.ai).get("enabled") == "false" and not any(day.calls for day in detail.usage):
         return [Text.assemble(("AI replies", "bold"), ("  off (ai.enabled in accounts.yml)", "dim")), Text("")]
-    settings = _table("AI replies", "key", "value")
+    settings = titled_table("AI replies", "key", "value")
     for key, value in detail.ai:
         settings.add_row(key, cell_text(value))
-    usage = _table("AI usage per day", "day", "calls", "tokens", "in / out", "failures", "cost")
+    usage = titled_table("AI usage per day", "day", "calls", "tokens", "in / out", "failures", "cost")
     for day in detail.usage:
         usage.add_row(day.day, str(day.calls), f"{day.tokens:,}", f"{day.prompt_tokens:,} / {day.completion_tokens:,}",
                       cell_text(str(day.failures), "red" if day.failures else ""), f"{day.cost:.2f}")
@@ -89,13 +79,13 @@ class DetailScreen(Screen):
     def show_detail(self, detail: AccountDetail) -> None:
         self.detail = detail
         now = self.app.clock()  # type: ignore[attr-defined]
-        settings = _table("Settings in effect", "key", "value")
+        settings = titled_table("Settings in effect", "key", "value")
         for key, value in detail.settings:
             settings.add_row(key, value)
-        jobs = _table("Scheduler jobs", "job", "next run", "in")
+        jobs = titled_table("Scheduler jobs", "job", "next run", "in")
         for job_id, next_ms in detail.jobs:
             jobs.add_row(job_id, clock(next_ms) if next_ms else "paused", left(now, next_ms))
-        rules = _table("Reply rules (first hit wins)", "rule", "what", "replies sent")
+        rules = titled_table("Reply rules (first hit wins)", "rule", "what", "replies sent")
         for rule in detail.rules:
             rules.add_row(rule.rule_id, cell_text(rule.description), str(rule.hits))
         self.query_one("#static", Static).update(Group(rules, Text(""), jobs, Text(""), *ai_part(detail),
@@ -113,10 +103,10 @@ class DetailScreen(Screen):
         head = Text.assemble((self.account_id, "bold"), "  ", (snap.alias if snap else "", ""), "  ",
                              (snap.state if snap else "not configured", "bold"),
                              *login_line(snap, now) if snap else ())
-        history = _table("Recent state changes and errors", "at", "what")
+        history = titled_table("Recent state changes and errors", "at", "what")
         for line in list(model.history.get(self.account_id, ()))[-12:]:
             history.add_row(clock(line.at_ms), cell_text(line.text, "red" if line.error else ""))
-        pauses = _table("Paused chats", "chat", "bot back in")
+        pauses = titled_table("Paused chats", "chat", "bot back in")
         for _, cid, until in model.paused_chats(self.account_id):
             pauses.add_row(cell_text(cid), left(now, until))  # the platform's chat id: no markup, inert
         if not pauses.row_count:

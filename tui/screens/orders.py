@@ -8,13 +8,12 @@ fresh budget; ``e`` sends the *same* codes again (after a confirmation), never n
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from textual.binding import Binding
 
 from tui.format import clip, clock
-from tui.screens.common import Cell, Cells, ConfirmScreen, TableScreen
+from tui.screens.common import Cell, Cells, ConfirmScreen, PacedReads, TableScreen
 
 COLUMNS = (("at", "Updated", 8), ("account", "Account", 14), ("order", "Order", 20), ("buyer", "Buyer", 12),
            ("item", "Item", 20), ("agreed", "Agreed", 10), ("status", "Status", 9), ("delivery", "Delivery", 9),
@@ -58,22 +57,19 @@ class OrdersScreen(TableScreen):
         super().__init__()
         self.orders: list[Any] = []
         self._loaded = -1
-        self._loading = False
-        self._last_load = 0.0
+        self.reads = PacedReads(RELOAD_SECONDS)
         self._drawn: tuple = ()
 
     def refresh_data(self) -> None:
         app: Any = self.app
         version = app.model.orders_version
-        due = time.monotonic() - self._last_load >= RELOAD_SECONDS
-        stuck = self._loading and time.monotonic() - self._last_load > 10  # a failed read said so already
-        if version != self._loaded and due and (not self._loading or stuck):
-            self._loading, self._last_load = True, time.monotonic()
-            app.call(app.backend.orders, ORDERS_SHOWN, then=lambda orders, v=version: self.show(orders, v))
+        if version != self._loaded and self.reads.due():
+            self.reads.start(app, app.backend.orders, ORDERS_SHOWN,
+                             then=lambda orders, v=version: self.show(orders, v))
         self.draw()
 
     def show(self, orders: list[Any] | None, version: int) -> None:
-        self._loading, self._loaded = False, version
+        self._loaded = version
         self.orders = list(reversed(orders or []))  # oldest first: new orders arrive at the bottom
         self.draw()
 
