@@ -81,7 +81,7 @@ def _url(r: NodeReader, values: Mapping[str, Node], node: Node, path: str) -> tu
     problem = (f"environment variable {name} is {'empty' if name in r.env else 'not set'}" if not url
                else url_problem(url))
     if problem:
-        r.report(env_node, join(path, "url_env"), problem if url else problem)
+        r.report(env_node, join(path, "url_env"), problem)
         return None, None
     return url, name
 
