@@ -117,6 +117,27 @@ def write_config(path: Path, urls: dict, accounts: list[tuple[str, str]], db: Pa
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def stop_sim(proc: subprocess.Popen) -> None:
+    """Stop a simulator this bench started, whatever state it is in: terminate, then kill if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def fd_count(pid: int | str = "self") -> int:
+    """Open descriptors of a process (``/proc/<pid>/fd``); -1 when it cannot be read."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
 def rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -189,8 +210,7 @@ def floor_phase(args: argparse.Namespace) -> None:
                        replies_since(control, targets, {})))
         print(f"floor  answered {answered} messages", flush=True)
     finally:
-        sim.terminate()
-        sim.wait(10)
+        stop_sim(sim)
 
 
 def main() -> None:
@@ -226,10 +246,12 @@ def main() -> None:
     gc_pauses = GcPauses()
 
     sim, urls = start_sim_for(args)
-    control = urls["control"]
-    print(f"simulator: {urls['ws']}, {args.accounts} service accounts, "
-          f"load {args.rate:.0f} msg/s over {args.load_accounts} accounts for {args.load_seconds:.0f} s")
+    service = None
+    stopped = False
     try:
+        control = urls["control"]
+        print(f"simulator: {urls['ws']}, {args.accounts} service accounts, "
+              f"load {args.rate:.0f} msg/s over {args.load_accounts} accounts for {args.load_seconds:.0f} s")
         accounts = create_accounts(control, "220", args.accounts)
         tmp = Path(tempfile.mkdtemp(prefix="xianyu-bench-", dir=args.db_dir))
         config_path = tmp / "accounts.yml"
@@ -238,6 +260,7 @@ def main() -> None:
         print(f"service database: {tmp / 'bench.db'}")
         gc.collect()
         rss_before = rss_kib()
+        fds_before, sim_fds_before = fd_count(), fd_count(sim.pid)
         service = Service(config, watch_config=False)
         events = RunEvents()
         service.bus.add(events)
@@ -254,13 +277,27 @@ def main() -> None:
             time.sleep(0.2)
         all_online = time.monotonic() - started
         time.sleep(max(0.0, config.settings.start_spread_seconds + 2 - all_online))
+        collect0 = time.perf_counter()
         gc.collect()
+        first_collect_ms = (time.perf_counter() - collect0) * 1000
         rss_online = rss_kib()
+        fds_online, sim_fds_online = fd_count(), fd_count(sim.pid)
+        collect0 = time.perf_counter()
+        gc.collect()
+        second_collect_ms = (time.perf_counter() - collect0) * 1000
+        tracked = len(gc.get_objects())  # the permanent generation (gc.freeze) is not among them
         print(f"service: {online}/{len(states)} online after {all_online:.1f} s "
               f"(starts spread over {config.settings.start_spread_seconds:.0f} s)")
         print(f"service: RSS {rss_before / 1024:.1f} → {rss_online / 1024:.1f} MiB, "
               f"{(rss_online - rss_before) / args.accounts:.1f} KiB per account, "
               f"{threading.active_count()} threads")
+        accounts_n = max(1, args.accounts)
+        print(f"service: fds {fds_before} → {fds_online}, "
+              f"{(fds_online - fds_before) / accounts_n:.2f} fds per account (service process)")
+        print(f"simulator: fds {sim_fds_before} → {sim_fds_online}, "
+              f"{(sim_fds_online - sim_fds_before) / accounts_n:.2f} fds per account (simulator process)")
+        print(f"service: full collection after start-up {first_collect_ms:.1f} ms (again: {second_collect_ms:.1f} ms), "
+              f"{tracked} objects tracked by gc, {gc.get_freeze_count()} frozen (gc.freeze)")
 
         service.jobs.lateness.clear()
         cpu0, wall0 = cpu_seconds(), time.monotonic()
@@ -291,11 +328,15 @@ def main() -> None:
         print(f"service: collector pauses under load: {gc_pauses.summary()}")
         print(f"service: {events.count} reconnects during the run {events.reasons()}")
         stop0 = time.monotonic()
+        stopped = True
         service.stop()
         print(f"service: stopped in {time.monotonic() - stop0:.1f} s")
     finally:
-        sim.terminate()
-        sim.wait(10)
+        try:
+            if service is not None and not stopped:  # an exception on the way: the service first, then its simulator
+                service.stop()
+        finally:
+            stop_sim(sim)
 
 
 if __name__ == "__main__":

@@ -228,8 +228,8 @@ class AccountManager:
 
     def _add_jobs(self, account: AccountConfig, session: ImSession) -> None:
         s = account.effective
-        self._jobs.every("heartbeat", account.id, s.heartbeat_interval, session.heartbeat,
-                         first_in=spread_offset(account.id, "heartbeat", s.heartbeat_interval))
+        self._jobs.beats.add(account.id, session, s.heartbeat_interval, s.heartbeat_timeout,
+                             first_in=spread_offset(account.id, "heartbeat", s.heartbeat_interval))
         horizon = s.token_refresh_interval + s.token_refresh_jitter
         self._jobs.every("token", account.id, s.token_refresh_interval,
                          lambda: session.credentials.refresh_if_expiring(horizon), jitter=s.token_refresh_jitter,

@@ -1,6 +1,10 @@
-"""Periodic work on APScheduler's BackgroundScheduler, one job per (kind, account).
+"""Periodic work on APScheduler's BackgroundScheduler, one job per (kind, account), and the heartbeats.
 
-Job ids are ``kind:account`` (``heartbeat:shop-a``, ``token:shop-a``, ``keepalive:shop-a``) and
+Heartbeats, every 15 s for every account, run on one heap timer (``beats``, core/session/beats.py): an APScheduler
+job per account cost three objects and a scheduler round per beat, most of the idle CPU at a thousand accounts.
+APScheduler keeps the jobs that are minutes apart.
+
+Job ids are ``kind:account`` (``token:shop-a``, ``keepalive:shop-a``; the dashboard also lists ``heartbeat:shop-a``) and
 ``kind:*`` for process-wide jobs (``cleanup:*``, ``config:*``). Jobs are short, never block on the
 network longer than the HTTP timeout, and never shut the scheduler down: a failing job is logged by the
 wrapper and simply runs again next time.
@@ -31,9 +35,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from core.session.beats import Beats
+
 log = logging.getLogger(__name__)
 
-ACCOUNT_JOB_KINDS = ("heartbeat", "token", "keepalive")
+ACCOUNT_JOB_KINDS = ("token", "keepalive")  # APScheduler's; the heartbeat is `beats`'
 CLOCK_WATCH_SECONDS = 1.0   # how often the wall clock is compared with the monotonic one
 CLOCK_STEP_SECONDS = 2.0    # a disagreement beyond this is a step of the wall clock, not scheduling noise
 
@@ -50,6 +56,7 @@ def spread_offset(account_id: str, kind: str, interval: float) -> float:
 class Jobs:
     def __init__(self, workers: int = 16) -> None:
         self.lateness = Lateness()
+        self.beats = Beats(self.lateness)
         self._scheduler = BackgroundScheduler(
             executors={"default": JobExecutor(workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
@@ -62,10 +69,12 @@ class Jobs:
 
     def start(self) -> None:
         self._scheduler.start()
+        self.beats.start()
         self._watch.start()
 
     def shutdown(self) -> None:
         self._stopping.set()
+        self.beats.stop()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
@@ -110,14 +119,19 @@ class Jobs:
             self._scheduler.remove_job(job_id(kind, owner))
 
     def remove_account(self, account_id: str) -> None:
+        self.beats.remove(account_id)
         for kind in ACCOUNT_JOB_KINDS:
             self.remove(kind, account_id)
 
     def next_runs(self, owner: str) -> list[tuple[str, int | None]]:
         """(job id, next run in epoch ms or None when paused) of one owner's jobs, for the dashboard."""
         suffix = f":{owner}"
-        return sorted((job.id, int(job.next_run_time.timestamp() * 1000) if job.next_run_time else None)
-                      for job in self._scheduler.get_jobs() if job.id.endswith(suffix))
+        runs = [(job.id, int(job.next_run_time.timestamp() * 1000) if job.next_run_time else None)
+                for job in self._scheduler.get_jobs() if job.id.endswith(suffix)]
+        beat = self.beats.next_due_ms(owner)
+        if beat is not None:
+            runs.append((job_id("heartbeat", owner), beat))
+        return sorted(runs)
 
 
 class Lateness:

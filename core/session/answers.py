@@ -84,6 +84,12 @@ class Answers:
             assert waiter.on_answer is not None
             waiter.on_answer(SendFailed(f"no answer within {self._send_timeout:.0f}s", maybe_delivered=True))
 
+    def wait_for(self, longest: float) -> float:
+        """How long the read loop may wait before the earliest callback's deadline (at most ``longest``)."""
+        with self._lock:
+            deadlines = [w.deadline for w in self._waiters.values() if w.on_answer is not None]
+        return max(0.0, min(longest, min(deadlines, default=float("inf")) - time.monotonic()))
+
     def fail_all(self) -> None:
         """The connection is gone: nobody will answer."""
         with self._lock:

@@ -43,8 +43,10 @@ from core.session.receipts import Receipts, Stored
 
 log = logging.getLogger(__name__)
 
-# How long the loop may sit in recv before it re-checks its stop flag and heartbeat deadline.
-RECV_TICK = 5.0
+# How long the loop may sit in recv with nothing to do. It needs no short tick: stop() aborts the socket, an
+# unanswered heartbeat is caught by the heartbeat timer (heartbeat_check), and waiters with deadlines shorten the wait;
+# a connected socket also hears the heartbeat's answer every interval. Every tick is a wake-up per account.
+RECV_TICK = 60.0
 # After risk control with no verifier, or a dead login, how long before trying the token API again.
 RISK_RETRY = 600.0
 # Login states a session that got online again has left behind.
@@ -248,6 +250,12 @@ class ImSession:
         except (websocket.WebSocketException, OSError):
             ws.abort()  # the reader sees the dead socket and reconnects
 
+    def heartbeat_check(self) -> None:
+        """Heartbeat timer, once a beat's timeout is up: no answer means a dead connection; drop it now (the socket
+        loop, woken by the abort, says why and reconnects)."""
+        if self._heartbeat_overdue():
+            self.abort()
+
     def send_text(self, cid: str, to_id: str, text: str) -> Response:
         frame = frames.send_text_frame(cid, to_id, self.credentials.unb, text)
         return self.request(frame)
@@ -333,13 +341,14 @@ class ImSession:
         ws.send(frames.dumps(frames.ack_diff_frame(position)))
 
     def _serve(self, ws: Channel) -> None:
-        tick = min(RECV_TICK, self._tuning.heartbeat_timeout / 2)
         backlog_wait = BACKLOG_TICK
         while not self._stop.is_set():
             if self._heartbeat_overdue():
-                raise SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
+                raise self._no_heartbeat()
+            tick = RECV_TICK
             if self._answers:
                 self._answers.expire()
+                tick = self._answers.wait_for(tick)
             self._take_back_unstored()
             if self._offer_backlog():
                 # Handlers full: try again soon, then less and less often. A hundred sessions retrying
@@ -349,7 +358,12 @@ class ImSession:
                 wait, backlog_wait = tick, BACKLOG_TICK
             if self._receipts.unstored_waiting():
                 wait = max(0.0, min(wait, self._retry_at - time.monotonic()))
-            raw = ws.recv(wait)
+            try:
+                raw = ws.recv(wait)
+            except (websocket.WebSocketException, OSError) as exc:
+                if self._heartbeat_overdue():  # aborted by heartbeat_check: that is the reason, not the abort
+                    raise self._no_heartbeat() from exc
+                raise
             if raw is None:
                 continue
             if not raw:  # a close frame: the server ended the connection normally
@@ -360,6 +374,9 @@ class ImSession:
                 log.warning("%s: skipped a malformed frame: %s", self.account_id, exc)
                 continue
             self._handle(ws, frame)
+
+    def _no_heartbeat(self) -> SendFailed:
+        return SendFailed(f"no heartbeat reply within {self._tuning.heartbeat_timeout:.0f}s")
 
     def _recv(self, ws: Channel, deadline: float) -> Response | Push:
         """One parsed frame before ``deadline`` (used while registering)."""

@@ -21,9 +21,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil  # a dependency of DrissionPage
-from DrissionPage import Chromium, ChromiumOptions
+
+if TYPE_CHECKING:
+    from DrissionPage import Chromium, ChromiumOptions
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,10 @@ class Browser:
         # DrissionPage would fall back to whatever Chrome it finds; a configured path must mean that browser.
         if shutil.which(self.spec.path) is None:
             raise FileNotFoundError(f"no browser at {self.spec.path!r}: install chromium or set browser_path")
+        from DrissionPage import (
+            Chromium,  # imported on the first verification: ~8 MiB a headless run never needs
+        )
+
         self.handle = Chromium(_options(self.spec, self.port, self.profile))
         self.pid = self.handle.process_id
         return self.handle
@@ -108,6 +115,8 @@ def open_browser(spec: BrowserSpec) -> Iterator[Browser]:
 
 
 def _options(spec: BrowserSpec, port: int, profile: Path) -> ChromiumOptions:
+    from DrissionPage import ChromiumOptions
+
     options = ChromiumOptions(read_file=False)  # ignore any DrissionPage ini lying around
     options.set_browser_path(spec.path)
     options.set_local_port(port)
