@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.service_scale import create_accounts, fd_count, start_sim, stop_sim, write_config  # noqa: E402
+from bench.service_scale import create_accounts, fd_count, raise_fd_limit, start_sim, stop_sim, write_config  # noqa: E402
 
 TOP_FILES = 15
 TOP_TYPES = 20
@@ -332,8 +332,7 @@ def main() -> None:
     parser.add_argument("--step-only", metavar="CONFIG", help=argparse.SUPPRESS)  # one step's own process
     parser.add_argument("--result", metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_fd_limit()
     if args.step_only:
         run_step(args)
         return

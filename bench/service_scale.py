@@ -138,6 +138,12 @@ def fd_count(pid: int | str = "self") -> int:
         return -1
 
 
+def raise_fd_limit() -> None:
+    """Soft descriptor limit up to the hard one: a thousand accounts need a socket each (the simulator inherits it)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def rss_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -228,8 +234,7 @@ def main() -> None:
                         help="an extra accounts.yml setting, e.g. --setting 'handler_threads: 32'")
     parser.add_argument("--floor-only", action="store_true", help=argparse.SUPPRESS)  # the floor's own process
     args = parser.parse_args()
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_fd_limit()
     if args.floor_only:
         floor_phase(args)
         return

@@ -139,10 +139,6 @@ class Beats:
             self._cond.wait(None if not heap else heap[0][0] - now)
         return None
 
-    @property
-    def accounts(self) -> int:
-        return len(self._entries)
-
 
 def _guarded(account_id: str, func: Callable[[], None]) -> None:
     try:
